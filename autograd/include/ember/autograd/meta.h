@@ -1,0 +1,24 @@
+// AutogradMeta: the autograd fields of a tensor. core only forward-declares
+// it (TensorImpl::autograd), so that core knows nothing of Nodes.
+#pragma once
+
+#include <memory>
+
+#include "ember/autograd/node.h"
+
+namespace ember {
+
+struct AutogradMeta {
+  bool requires_grad = false;  // set by the user on leaves
+  Tensor grad;                 // accumulated gradient (leaves only)
+  std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null for leaves
+  uint32_t output_nr = 0;         // which output of grad_fn this is
+  std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad, made on first use
+};
+
+// The tensor's AutogradMeta, created if it has none.
+AutogradMeta& autograd_meta(const Tensor& t);
+// Null when the tensor has never been part of the graph.
+AutogradMeta* autograd_meta_or_null(const Tensor& t);
+
+}  // namespace ember

@@ -1,0 +1,184 @@
+// Elementwise binary ops with broadcasting: forward and backward side by side.
+// Gradients of broadcast inputs are summed back to the input's shape
+// (reduce_grad); comparisons have no gradient.
+#include "common.h"
+
+namespace ember {
+
+namespace {
+
+struct AddBackward final : Node {
+  Scalar alpha;  // out = a + alpha * b
+  std::string name() const override { return "AddBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor ga, gb;
+    if (needs_input_grad(0)) ga = reduce_grad(g[0], input_meta[0]);
+    if (needs_input_grad(1)) gb = reduce_grad(alpha.to_double() == 1.0 ? g[0] : g[0] * alpha, input_meta[1]);
+    return {ga, gb};
+  }
+};
+
+struct MulBackward final : Node {  // saved: 0 = a, 1 = b
+  std::string name() const override { return "MulBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor ga, gb;
+    if (needs_input_grad(0)) ga = reduce_grad(g[0] * saved(1), input_meta[0]);
+    if (needs_input_grad(1)) gb = reduce_grad(g[0] * saved(0), input_meta[1]);
+    return {ga, gb};
+  }
+};
+
+struct DivBackward final : Node {  // saved: 0 = a, 1 = b
+  std::string name() const override { return "DivBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor a = saved(0), b = saved(1), ga, gb;
+    if (needs_input_grad(0)) ga = reduce_grad(g[0] / b, input_meta[0]);
+    if (needs_input_grad(1)) gb = reduce_grad(-g[0] * a / (b * b), input_meta[1]);
+    return {ga, gb};
+  }
+};
+
+struct PowBackward final : Node {  // saved: 0 = a, 1 = b, 2 = out
+  std::string name() const override { return "PowBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor a = saved(0), b = saved(1), ga, gb;
+    if (needs_input_grad(0)) ga = reduce_grad(g[0] * b * pow(a, b - 1), input_meta[0]);
+    if (needs_input_grad(1)) {
+      // d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does).
+      Tensor out = saved(2);
+      Tensor zero = zeros_like(out);
+      gb = reduce_grad(g[0] * where(eq(a, 0), zero, out * log(a)), input_meta[1]);
+    }
+    return {ga, gb};
+  }
+};
+
+// maximum/minimum: the gradient goes to the larger (smaller) input; ties
+// split it in half, as PyTorch does.
+struct MaximumBackward final : Node {  // saved: 0 = a, 1 = b
+  bool is_min = false;
+  std::string name() const override { return is_min ? "MinimumBackward" : "MaximumBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor a = saved(0), b = saved(1);
+    Tensor wins = is_min ? lt(a, b) : gt(a, b);
+    Tensor share = where(eq(a, b), full_like(g[0], 0.5), to(wins, g[0].dtype()));
+    Tensor ga, gb;
+    if (needs_input_grad(0)) ga = reduce_grad(g[0] * share, input_meta[0]);
+    if (needs_input_grad(1)) gb = reduce_grad(g[0] * (1 - share), input_meta[1]);
+    return {ga, gb};
+  }
+};
+
+struct WhereBackward final : Node {  // saved: 0 = cond
+  std::string name() const override { return "WhereBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor cond = saved(0), zero = zeros_like(g[0]), ga, gb;
+    if (needs_input_grad(1)) ga = reduce_grad(where(cond, g[0], zero), input_meta[1]);
+    if (needs_input_grad(2)) gb = reduce_grad(where(cond, zero, g[0]), input_meta[2]);
+    return {Tensor(), ga, gb};
+  }
+};
+
+template <typename NodeT>
+Tensor binary_with_grad(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, bool save_out = false) {
+  Tensor out = prim::binary(op, a, b, name);
+  if (should_record({a, b})) {
+    auto node = std::make_shared<NodeT>();
+    node->save(a);
+    node->save(b);
+    record(node, {a, b}, out);
+    if (save_out) node->save(out, /*is_output=*/true);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  Tensor scaled_b = alpha.to_double() == 1.0 ? b : prim::binary(BinaryOp::Mul, b, wrap_scalar(alpha, b), "add");
+  Tensor out = prim::binary(BinaryOp::Add, a, scaled_b, "add");
+  if (should_record({a, b})) {
+    auto node = std::make_shared<AddBackward>();
+    node->alpha = alpha;
+    record(node, {a, b}, out);
+  }
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  EMBER_CHECK(a.dtype() != DType::Bool || b.dtype() != DType::Bool, DTypeError,
+              "sub: subtracting bool tensors is not supported; use logical ops");
+  return add(a, b, alpha.is_floating() ? Scalar(-alpha.to_double()) : Scalar(-alpha.to_int()));
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) { return binary_with_grad<MulBackward>(BinaryOp::Mul, "mul", a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary_with_grad<DivBackward>(BinaryOp::Div, "div", a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) {
+  return binary_with_grad<PowBackward>(BinaryOp::Pow, "pow", a, b, /*save_out=*/true);
+}
+Tensor pow(const Tensor& a, Scalar exponent) { return pow(a, wrap_scalar(exponent, a)); }
+Tensor pow(Scalar base, const Tensor& exponent) { return pow(wrap_scalar(base, exponent), exponent); }
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return binary_with_grad<MaximumBackward>(BinaryOp::Maximum, "maximum", a, b);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor out = prim::binary(BinaryOp::Minimum, a, b, "minimum");
+  if (should_record({a, b})) {
+    auto node = std::make_shared<MaximumBackward>();
+    node->is_min = true;
+    node->save(a);
+    node->save(b);
+    record(node, {a, b}, out);
+  }
+  return out;
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Eq, a, b, "eq"); }
+Tensor ne(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Ne, a, b, "ne"); }
+Tensor lt(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Lt, a, b, "lt"); }
+Tensor le(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Le, a, b, "le"); }
+Tensor gt(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Gt, a, b, "gt"); }
+Tensor ge(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Ge, a, b, "ge"); }
+Tensor eq(const Tensor& a, Scalar b) { return eq(a, wrap_scalar(b, a)); }
+Tensor ne(const Tensor& a, Scalar b) { return ne(a, wrap_scalar(b, a)); }
+Tensor lt(const Tensor& a, Scalar b) { return lt(a, wrap_scalar(b, a)); }
+Tensor le(const Tensor& a, Scalar b) { return le(a, wrap_scalar(b, a)); }
+Tensor gt(const Tensor& a, Scalar b) { return gt(a, wrap_scalar(b, a)); }
+Tensor ge(const Tensor& a, Scalar b) { return ge(a, wrap_scalar(b, a)); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(cond.dtype() == DType::Bool, DTypeError, "where: condition must be a bool tensor, got ",
+              dtype_name(cond.dtype()));
+  prim::check_same_device("where", cond, a);
+  prim::check_same_device("where", a, b);
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  DType dt = prim::result_type(a, b);
+  Tensor out = prim::empty(shape, dt, a.device());
+  prim::backend(a.device())
+      .where(prim::view_of(out), prim::view_of(prim::broadcast_to(cond, shape, "where")),
+             prim::view_of(prim::broadcast_to(prim::cast(a, dt), shape, "where")),
+             prim::view_of(prim::broadcast_to(prim::cast(b, dt), shape, "where")));
+  if (should_record({a, b})) {
+    auto node = std::make_shared<WhereBackward>();
+    node->save(cond);
+    record(node, {cond, a, b}, out);
+  }
+  return out;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, Scalar b) { return add(a, wrap_scalar(b, a)); }
+Tensor operator-(const Tensor& a, Scalar b) { return sub(a, wrap_scalar(b, a)); }
+Tensor operator*(const Tensor& a, Scalar b) { return mul(a, wrap_scalar(b, a)); }
+Tensor operator/(const Tensor& a, Scalar b) { return div(a, wrap_scalar(b, a)); }
+Tensor operator+(Scalar a, const Tensor& b) { return add(wrap_scalar(a, b), b); }
+Tensor operator-(Scalar a, const Tensor& b) { return sub(wrap_scalar(a, b), b); }
+Tensor operator*(Scalar a, const Tensor& b) { return mul(wrap_scalar(a, b), b); }
+Tensor operator/(Scalar a, const Tensor& b) { return div(wrap_scalar(a, b), b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+}  // namespace ember

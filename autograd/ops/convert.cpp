@@ -1,0 +1,73 @@
+// Copies and conversions: contiguous, clone, to(dtype), to(device), and the
+// whole-tensor comparisons allclose/equal.
+#include "common.h"
+
+namespace ember {
+
+namespace {
+
+struct CloneBackward final : Node {
+  std::string name() const override { return "CloneBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0]}; }
+};
+
+// to(dtype) and to(device): the gradient goes back the same way.
+struct ToBackward final : Node {
+  std::string name() const override { return "ToBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    return {to(to(g[0], input_meta[0].device), input_meta[0].dtype)};
+  }
+};
+
+Tensor copy_with_grad(const Tensor& a, const Tensor& out, std::shared_ptr<Node> node) {
+  if (should_record({a})) record(node, {a}, out);
+  return out;
+}
+
+}  // namespace
+
+Tensor clone(const Tensor& a) {
+  Tensor out = prim::empty(a.shape(), a.dtype(), a.device());
+  prim::copy_(out, a);
+  return copy_with_grad(a, out, std::make_shared<CloneBackward>());
+}
+
+Tensor contiguous(const Tensor& a) { return a.is_contiguous() ? a : clone(a); }
+
+Tensor to(const Tensor& a, DType dtype) {
+  if (a.dtype() == dtype) return a;
+  EMBER_CHECK(is_floating(dtype) || !a.requires_grad(), DTypeError, "to: cannot convert a tensor that requires grad to ",
+              dtype_name(dtype), " (only floating tensors carry gradients); detach() it first");
+  return copy_with_grad(a, prim::cast(a, dtype), std::make_shared<ToBackward>());
+}
+
+Tensor to(const Tensor& a, Device device) {
+  if (a.device() == device) return a;
+  Tensor out = prim::empty(a.shape(), a.dtype(), device);
+  prim::copy_(out, a);
+  return copy_with_grad(a, out, std::make_shared<ToBackward>());
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  EMBER_CHECK(a.shape() == b.shape(), ShapeError, "allclose: shapes ", shape_str(a.shape()), " and ",
+              shape_str(b.shape()), " differ");
+  NoGradGuard no_grad;
+  auto x = to(to(a, kCPU), DType::Float64).to_vector<double>();
+  auto y = to(to(b, kCPU), DType::Float64).to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) || std::isnan(y[i])) {
+      if (!(equal_nan && std::isnan(x[i]) && std::isnan(y[i]))) return false;
+      continue;
+    }
+    if (x[i] == y[i]) continue;  // also equal infinities
+    if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
+  }
+  return true;
+}
+
+bool equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  return allclose(a, b, 0.0, 0.0);
+}
+
+}  // namespace ember

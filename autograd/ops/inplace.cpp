@@ -1,0 +1,104 @@
+// In-place ops: add_, sub_, mul_, div_, fill_, zero_, copy_.
+//
+// Note [In-place ops]
+// An in-place op writes into the tensor's memory and bumps its version
+// counter (Note [Version counter]), so any Node that saved the old value
+// refuses to use it. PyTorch's rules apply while grad mode is on:
+//  * a leaf that requires grad may not be modified (its .grad would no
+//    longer match its value); do it under NoGradGuard (as optimizers do);
+//  * a tensor with history is "rebased": the op is recorded on a clone of
+//    its old value, and the tensor takes the result's grad_fn, so gradients
+//    flow through the modification;
+//  * views are not rebased (their base's history would have to change too,
+//    which PyTorch does with CopySlices); that case throws instead of
+//    computing a wrong gradient.
+// Without grad mode, or when nothing requires grad, nothing is recorded.
+#include "common.h"
+
+namespace ember {
+
+namespace {
+
+// Applies the rules above; returns whether the graph must be rebased.
+bool check_inplace(const Tensor& self, const char* op, const Tensor& other) {
+  if (!GradMode::is_enabled()) return false;
+  const bool self_grad = self.requires_grad();
+  if (!self_grad && !(other.defined() && other.requires_grad())) return false;
+  EMBER_CHECK(!(self_grad && self.is_leaf()), AutogradError, op,
+              ": a leaf tensor that requires grad is being used in an in-place operation; "
+              "wrap it in NoGradGuard, or use the out-of-place op");
+  EMBER_CHECK(!self.is_view(), AutogradError, op,
+              ": in-place operations on a view are not supported while the graph is being recorded "
+              "(shape ", shape_str(self.shape()), "); use the out-of-place op");
+  return true;
+}
+
+// Writes `result` into self's memory and, when rebasing, hands its history to self.
+void commit(Tensor& self, const Tensor& result, bool rebase, const char* op) {
+  EMBER_CHECK(result.shape() == self.shape(), ShapeError, op, ": output with shape ", shape_str(self.shape()),
+              " doesn't match the broadcast shape ", shape_str(result.shape()));
+  EMBER_CHECK(!(is_floating(result.dtype()) && !is_floating(self.dtype())), DTypeError, op, ": result type ",
+              dtype_name(result.dtype()), " can't be cast to the desired output type ", dtype_name(self.dtype()));
+  Tensor value = rebase ? to(result, self.dtype()) : result;
+  prim::copy_(self, value);
+  self.bump_version();
+  if (rebase) {
+    AutogradMeta& meta = autograd_meta(self);
+    AutogradMeta* from = autograd_meta_or_null(value);
+    meta.grad_fn = from ? from->grad_fn : nullptr;
+    meta.output_nr = from ? from->output_nr : 0;
+  }
+}
+
+Tensor& binary_inplace(Tensor& self, const Tensor& other, const char* op,
+                       Tensor (*f)(const Tensor&, const Tensor&)) {
+  bool rebase = check_inplace(self, op, other);
+  // When rebasing, the op runs on a clone so the pre-modification value
+  // that backward may need is not the memory being overwritten.
+  Tensor result = f(rebase ? clone(self) : self, other);
+  commit(self, result, rebase, op);
+  return self;
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, Scalar alpha) {
+  if (alpha.to_double() == 1.0) return binary_inplace(*this, other, "add_", [](const Tensor& a, const Tensor& b) { return a + b; });
+  return binary_inplace(*this, other * alpha, "add_", [](const Tensor& a, const Tensor& b) { return a + b; });
+}
+Tensor& Tensor::sub_(const Tensor& other) {
+  return binary_inplace(*this, other, "sub_", [](const Tensor& a, const Tensor& b) { return a - b; });
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+  return binary_inplace(*this, other, "mul_", [](const Tensor& a, const Tensor& b) { return a * b; });
+}
+Tensor& Tensor::div_(const Tensor& other) {
+  return binary_inplace(*this, other, "div_", [](const Tensor& a, const Tensor& b) { return a / b; });
+}
+Tensor& Tensor::add_(Scalar other) { return add_(wrap_scalar(other, *this)); }
+Tensor& Tensor::sub_(Scalar other) { return sub_(wrap_scalar(other, *this)); }
+Tensor& Tensor::mul_(Scalar other) { return mul_(wrap_scalar(other, *this)); }
+Tensor& Tensor::div_(Scalar other) { return div_(wrap_scalar(other, *this)); }
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  bool rebase = check_inplace(*this, "copy_", src);
+  if (!rebase) {
+    prim::copy_(*this, src);
+    bump_version();
+    return *this;
+  }
+  commit(*this, ember::expand(ember::to(ember::to(src, device()), is_floating(dtype()) ? dtype() : src.dtype()), shape()), true, "copy_");
+  return *this;
+}
+
+Tensor& Tensor::fill_(Scalar value) {
+  bool rebase = check_inplace(*this, "fill_", Tensor());
+  prim::fill_(*this, value);
+  bump_version();
+  if (rebase) autograd_meta(*this).grad_fn = nullptr;  // now a constant: no history
+  return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0); }
+
+}  // namespace ember

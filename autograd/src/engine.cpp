@@ -1,0 +1,169 @@
+// The backward engine.
+//
+// 1. Walk the graph from the outputs with an explicit stack (never
+//    recursion: a 100,000-op chain must not overflow) and count, for each
+//    Node, how many edges lead into it: its dependencies.
+// 2. Start from the outputs' Nodes with the given gradients. A Node runs once
+//    all its dependencies have delivered their gradient; the gradients that
+//    arrive along several edges are summed first (so a tensor used twice gets
+//    both contributions). Running a Node yields one gradient per input edge,
+//    checked against the input's shape, dtype and device.
+// 3. AccumulateGrad Nodes at the leaves add into .grad, or, for grad(),
+//    the gradient is captured instead.
+#include "ember/autograd/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ember/autograd/function.h"
+#include "ember/autograd/meta.h"
+#include "ember/autograd/node.h"
+#include "ember/autograd/ops.h"
+#include "ember/core/grad_mode.h"
+#include "ember/autograd/testing.h"
+
+namespace ember::autograd {
+
+namespace {
+
+struct Capture {
+  Node* fn;
+  uint32_t input_nr;
+  size_t slot;
+};
+
+// Checks (and where harmless, fixes) what a Node returned for input i.
+Tensor validate(const Node& node, size_t i, Tensor g) {
+  if (!g.defined()) return g;
+  const InputMeta& m = node.input_meta[i];
+  EMBER_CHECK(g.shape() == m.shape, InternalError, "Function ", node.name(), " returned an invalid gradient at index ",
+              i, ": got shape ", shape_str(g.shape()), " but expected ", shape_str(m.shape));
+  EMBER_CHECK(g.device() == m.device, InternalError, "Function ", node.name(), " returned a gradient on ",
+              g.device().str(), " at index ", i, " but the input is on ", m.device.str());
+  if (g.dtype() != m.dtype) g = to(g, m.dtype);
+  return g;
+}
+
+std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                        bool retain_graph, bool create_graph, const std::vector<Tensor>* capture_inputs,
+                        bool allow_unused) {
+  EMBER_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), ValueError, "backward: got ",
+              grad_outputs.size(), " gradients for ", outputs.size(), " outputs");
+  // Seed gradients for the outputs' edges.
+  std::vector<std::pair<Edge, Tensor>> roots;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    EMBER_CHECK(out.requires_grad(), AutogradError,
+                "element ", i, " of the outputs does not require grad and has no grad_fn: there is nothing to "
+                "differentiate (did you forget requires_grad_(), or run the forward under NoGradGuard?)");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      EMBER_CHECK(out.numel() == 1, AutogradError, "backward: grad can be implicitly created only for "
+                  "one-element outputs, but the output has shape ", shape_str(out.shape()));
+      g = ones_like(out);
+    } else {
+      EMBER_CHECK(g.shape() == out.shape(), ShapeError, "backward: gradient has shape ", shape_str(g.shape()),
+                  " but the output has shape ", shape_str(out.shape()));
+    }
+    roots.emplace_back(gradient_edge(out), g);
+  }
+
+  // Phase 1: dependencies, by iterative DFS.
+  std::unordered_map<Node*, int> deps;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack;
+  for (auto& [edge, g] : roots)
+    if (seen.insert(edge.fn.get()).second) stack.push_back(edge.fn.get());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next_edges) {
+      if (!e.valid()) continue;
+      deps[e.fn.get()] += 1;
+      if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+    }
+  }
+
+  // What grad() should capture: the gradient arriving at each input's edge.
+  std::vector<Capture> captures;
+  std::vector<Tensor> captured;
+  if (capture_inputs) {
+    for (size_t i = 0; i < capture_inputs->size(); ++i) {
+      Edge e = gradient_edge((*capture_inputs)[i]);
+      EMBER_CHECK(e.valid(), AutogradError, "grad: input ", i, " does not require grad");
+      captures.push_back({e.fn.get(), e.input_nr, i});
+      // Keep the edge's node alive while we run (a leaf's AccumulateGrad may be new).
+      roots.emplace_back(e, Tensor());
+    }
+    captured.resize(capture_inputs->size());
+  }
+
+  // Phase 2: run Nodes as their dependencies complete.
+  GradModeGuard grad_mode(create_graph);
+  std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  auto deliver = [&](Node* fn, uint32_t input_nr, Tensor g) {
+    auto& buf = buffers[fn];
+    if (buf.size() < fn->num_outputs) buf.resize(fn->num_outputs);
+    if (!g.defined()) return;
+    buf[input_nr] = buf[input_nr].defined() ? buf[input_nr] + g : g;
+  };
+  std::vector<Node*> ready;
+  for (auto& [edge, g] : roots) {
+    if (!g.defined()) continue;
+    deliver(edge.fn.get(), edge.input_nr, g);
+  }
+  for (auto& [edge, g] : roots)
+    if (g.defined() && deps[edge.fn.get()] == 0 &&
+        std::find(ready.begin(), ready.end(), edge.fn.get()) == ready.end())
+      ready.push_back(edge.fn.get());
+
+  while (!ready.empty()) {
+    Node* node = ready.back();
+    ready.pop_back();
+    std::vector<Tensor> inputs = std::move(buffers[node]);
+    buffers.erase(node);
+    inputs.resize(node->num_outputs);
+    for (const Capture& c : captures)
+      if (c.fn == node) captured[c.slot] = inputs[c.input_nr];
+    // grad() never writes .grad; and a captured leaf's node has nothing after it.
+    bool skip = capture_inputs && (dynamic_cast<AccumulateGrad*>(node) != nullptr);
+    bool any = false;
+    for (const Tensor& t : inputs) any |= t.defined();
+    std::vector<Tensor> grads;
+    if (!skip && any) {
+      grads = node->apply(std::move(inputs));
+      testing::maybe_corrupt(*node, grads);
+      if (!retain_graph) node->release_saved();
+    }
+    EMBER_CHECK(grads.empty() || grads.size() == node->next_edges.size(), InternalError, "Function ", node->name(),
+                " returned ", grads.size(), " gradients but has ", node->next_edges.size(), " inputs");
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.valid()) continue;
+      if (i < grads.size()) deliver(e.fn.get(), e.input_nr, validate(*node, i, grads[i]));
+      if (--deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
+    }
+  }
+
+  if (capture_inputs && !allow_unused)
+    for (size_t i = 0; i < captured.size(); ++i)
+      EMBER_CHECK(captured[i].defined(), AutogradError, "grad: input ", i,
+                  " was not used to compute the outputs (pass allow_unused=true if that is expected)");
+  return captured;
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+              bool create_graph) {
+  run(outputs, grad_outputs, retain_graph, create_graph, nullptr, false);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool create_graph,
+                         bool allow_unused) {
+  return run(outputs, grad_outputs, retain_graph, create_graph, &inputs, allow_unused);
+}
+
+}  // namespace ember::autograd

@@ -1,0 +1,79 @@
+// Tensor's metadata accessors and the two constructors every op builds on.
+// The computing methods are in autograd/src/tensor_methods.cpp; see
+// Note [Where Tensor methods live].
+#include "ember/core/tensor.h"
+
+#include "ember/core/backend.h"
+
+namespace ember {
+
+namespace {
+const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* what) {
+  EMBER_CHECK(impl != nullptr, ValueError, what, ": tensor is undefined");
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return checked(impl_, "shape").shape; }
+const Strides& Tensor::strides() const { return checked(impl_, "strides").strides; }
+int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
+int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim(d, dim(), "stride")]; }
+int64_t Tensor::numel() const { return ember::numel(shape()); }
+DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
+Device Tensor::device() const { return checked(impl_, "device").storage->device(); }
+int64_t Tensor::offset() const { return checked(impl_, "offset").offset; }
+bool Tensor::is_view() const { return checked(impl_, "is_view").view_base != nullptr; }
+
+bool Tensor::is_contiguous() const {
+  const auto& s = shape();
+  const auto& st = strides();
+  int64_t expected = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    if (s[i] == 1) continue;  // a size-1 dim's stride never matters
+    if (st[i] != expected) return false;
+    expected *= s[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  const auto& impl = checked(impl_, "data");
+  auto* base = static_cast<char*>(impl.storage->data());
+  if (base == nullptr) return nullptr;  // an empty tensor
+  return base + impl.offset * static_cast<int64_t>(dtype_size(impl.dtype));
+}
+
+uint32_t Tensor::version() const { return checked(impl_, "version").version->value.load(); }
+void Tensor::bump_version() const { checked(impl_, "bump_version").version->value.fetch_add(1); }
+
+Tensor make_empty(const Shape& shape, DType dtype, Device device) {
+  for (int64_t s : shape)
+    EMBER_CHECK(s >= 0, ShapeError, "empty: negative size in shape ", shape_str(shape));
+  Backend& backend = backend_for(device.type);
+  EMBER_CHECK(device.index >= 0 && device.index < backend.device_count(), DeviceError, "device ", device.str(),
+              " is not available (", backend.device_count(), " ", backend.name(), " device(s) visible)");
+  auto impl = std::make_shared<TensorImpl>();
+  size_t nbytes = static_cast<size_t>(ember::numel(shape)) * dtype_size(dtype);
+  impl->storage = std::make_shared<Storage>(nbytes, device, backend.allocator(device.index));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {
+  EMBER_ASSERT(shape.size() == strides.size());
+  const TensorImpl& b = checked(base.impl_ptr(), "view");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = b.storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = b.dtype;
+  impl->version = b.version;
+  impl->view_base = b.view_base ? b.view_base : base.impl_ptr();
+  return Tensor(std::move(impl));
+}
+
+}  // namespace ember

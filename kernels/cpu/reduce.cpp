@@ -1,0 +1,151 @@
+// CPU reductions (sum, max, min, argmax, argmin) and softmax.
+//
+// A reduction walks the input once in its own memory order, adding each
+// element into an accumulator buffer laid out like the output, where the
+// reduced dims get stride 0 (so every element of a reduced group lands on
+// the same slot). Floating sums accumulate in double.
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "cpu_backend.h"
+#include "loops.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+template <typename T>
+using acc_type = std::conditional_t<std::is_floating_point_v<T>, double, std::conditional_t<std::is_same_v<T, bool>, int64_t, T>>;
+
+// Strides into a contiguous buffer of out's shape, 0 along reduced dims.
+Strides accumulator_strides(const TensorView& out, const TensorView& a) {
+  Strides s = contiguous_strides(out.shape);
+  for (size_t d = 0; d < s.size(); ++d)
+    if (out.shape[d] != a.shape[d]) s[d] = 0;
+  return s;
+}
+
+template <typename T, typename Acc, typename Combine>
+void reduce_into(const TensorView& out, const TensorView& a, Acc init, Combine combine) {
+  // (Not std::vector: for Acc = bool that is a packed bitset without data().)
+  const int64_t n_out = numel(out.shape);
+  std::unique_ptr<Acc[]> acc(new Acc[n_out]);
+  std::fill(acc.get(), acc.get() + n_out, init);
+  Strides acc_strides = accumulator_strides(out, a);
+  const T* pa = a.ptr<T>();
+  for_each_row<2>(a.shape, {&acc_strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+    Acc* pacc = acc.get() + off[0];
+    const T* x = pa + off[1];
+    if (st[0] == 0) {  // the whole row reduces into one slot
+      Acc r = *pacc;
+      for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * st[1]]));
+      *pacc = r;
+    } else {
+      for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
+    }
+  });
+  // Write the accumulators into out (which may be strided).
+  T* po = out.ptr<T>();
+  Strides dense = contiguous_strides(out.shape);
+  const Acc* src = acc.get();
+  for_each_row<2>(out.shape, {&out.strides, &dense}, [&](int64_t n, auto off, auto st) {
+    for (int64_t i = 0; i < n; ++i) po[off[0] + i * st[0]] = static_cast<T>(src[off[1] + i * st[1]]);
+  });
+}
+
+template <typename T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
+template <typename T>
+T lowest() {
+  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+  else return std::numeric_limits<T>::lowest();
+}
+template <typename T>
+T highest() {
+  if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
+  else return std::numeric_limits<T>::max();
+}
+
+// For argmax/argmin: scans the reduced dim for each output element.
+template <typename T, bool IsMax>
+void arg_reduce(const TensorView& out, const TensorView& a) {
+  int64_t dim = -1;
+  for (size_t d = 0; d < out.shape.size(); ++d)
+    if (out.shape[d] != a.shape[d]) dim = static_cast<int64_t>(d);
+  int64_t* po = out.ptr<int64_t>();
+  const T* pa = a.ptr<T>();
+  const int64_t len = dim < 0 ? 1 : a.shape[dim];
+  const int64_t step = dim < 0 ? 0 : a.strides[dim];
+  for_each_row<2>(out.shape, {&out.strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T* x = pa + off[1] + i * st[1];
+      int64_t best = 0;
+      T best_v = x[0];
+      for (int64_t k = 1; k < len && !is_nan(best_v); ++k) {
+        T v = x[k * step];
+        bool better = IsMax ? (v > best_v) : (v < best_v);
+        if (better || is_nan(v)) {  // NaN wins, as in PyTorch
+          best = k;
+          best_v = v;
+        }
+      }
+      po[off[0] + i * st[0]] = best;
+    }
+  });
+}
+
+}  // namespace
+
+void CpuBackend::reduce(ReduceOp op, const TensorView& out, const TensorView& a) {
+  EMBER_DISPATCH_ALL(a.dtype, "reduce", [&] {
+    using T = scalar_t;
+    using Acc = acc_type<T>;
+    switch (op) {
+      case ReduceOp::Sum:
+        return reduce_into<T, Acc>(out, a, Acc(0), [](Acc x, Acc y) { return Acc(x + y); });
+      case ReduceOp::Max:  // NaN propagates: once r is NaN, nothing replaces it
+        return reduce_into<T, T>(out, a, lowest<T>(), [](T r, T x) { return (x > r || is_nan(x)) ? x : r; });
+      case ReduceOp::Min:
+        return reduce_into<T, T>(out, a, highest<T>(), [](T r, T x) { return (x < r || is_nan(x)) ? x : r; });
+      case ReduceOp::ArgMax: return arg_reduce<T, true>(out, a);
+      case ReduceOp::ArgMin: return arg_reduce<T, false>(out, a);
+    }
+  });
+}
+
+void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim, bool log) {
+  EMBER_DISPATCH_FLOATING(a.dtype, "softmax", [&] {
+    using T = scalar_t;
+    auto [outer, size, inner] = split_at(a.shape, dim);
+    const T* x = a.ptr<T>();
+    T* y = out.ptr<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        const T* xr = x + o * size * inner + i;
+        T* yr = y + o * size * inner + i;
+        T mx = -std::numeric_limits<T>::infinity();
+        for (int64_t k = 0; k < size; ++k) mx = std::max(mx, xr[k * inner]);
+        if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
+        double sum = 0;
+        for (int64_t k = 0; k < size; ++k) sum += std::exp(static_cast<double>(xr[k * inner] - mx));
+        if (log) {
+          T lse = static_cast<T>(std::log(sum));
+          for (int64_t k = 0; k < size; ++k) yr[k * inner] = xr[k * inner] - mx - lse;
+        } else {
+          T inv = static_cast<T>(1.0 / sum);
+          for (int64_t k = 0; k < size; ++k) yr[k * inner] = std::exp(xr[k * inner] - mx) * inv;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace ember::kernels::cpu
