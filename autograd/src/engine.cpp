@@ -50,6 +50,8 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
                         bool allow_unused) {
   EMBER_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), ValueError, "backward: got ",
               grad_outputs.size(), " gradients for ", outputs.size(), " outputs");
+  // The graph recorded by create_graph points into this one: keep it.
+  retain_graph = retain_graph || create_graph;
   // Seed gradients for the outputs' edges.
   std::vector<std::pair<Edge, Tensor>> roots;
   for (size_t i = 0; i < outputs.size(); ++i) {

@@ -111,13 +111,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
 
 Tensor reduce(ReduceOp op, const Tensor& a, const std::vector<int64_t>& dims, bool keepdim, const char* name) {
   bool is_arg = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
-  if (op != ReduceOp::Sum) {
+  if (op != ReduceOp::Sum)  // max, min, argmax of nothing are undefined (a sum of nothing is 0)
     for (int64_t d : dims)
       EMBER_CHECK(a.shape()[d] > 0, IndexError, name, ": cannot reduce over dim ", d, " of size 0 (shape ",
                   shape_str(a.shape()), ")");
-    if (a.dim() == 0 || dims.empty())
-      EMBER_CHECK(a.numel() > 0, ValueError, name, ": cannot reduce an empty tensor");
-  }
   Shape kept = reduced_shape(a.shape(), dims, true);
   Tensor out = empty(kept, is_arg ? DType::Int64 : a.dtype(), a.device());
   backend(a.device()).reduce(op, view_of(out), view_of(a));

@@ -11,7 +11,8 @@ namespace ember::autograd {
 // undefined one means ones for a one-element output) and accumulates them
 // into the .grad of every leaf that requires grad. Frees the graph's saved
 // tensors unless retain_graph; records the backward itself (for higher
-// derivatives) if create_graph.
+// derivatives) if create_graph, which implies retain_graph (as in PyTorch:
+// the new graph refers to the old one's saved tensors).
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
 

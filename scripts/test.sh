@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command (README quick start; .ci/run calls exactly this):
+# installs the build dependencies, builds the release preset and runs the
+# whole test suite, then does the same under AddressSanitizer +
+# UndefinedBehaviorSanitizer (CPU only). EMBER_SKIP_ASAN=1 skips the second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
+
+run_preset() {
+  local preset=$1
+  echo "== preset $preset: configure, build, test =="
+  cmake --preset "$preset"
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+}
+
+run_preset release
+if [ "${EMBER_SKIP_ASAN:-0}" != "1" ]; then
+  run_preset asan
+fi

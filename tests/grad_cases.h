@@ -1,0 +1,106 @@
+// The gradcheck table: one row per differentiable op, with the backward
+// Node names it exercises (so test_gradcheck_bites.cpp can corrupt exactly
+// those and see the row fail). Inputs are float64; several rows use
+// transposed, strided or broadcast inputs so that a wrong stride or a
+// missing sum over a broadcast dim cannot pass.
+//
+// How to add an op: add a row with a lambda over the inputs, the input
+// shapes, and the Node names its backward uses.
+#pragma once
+
+#include "support.h"
+
+namespace ember::test {
+
+struct GradCase {
+  std::string name;
+  std::vector<std::string> nodes;  // backward Nodes this row must exercise
+  std::function<Tensor(const std::vector<Tensor>&)> fn;
+  std::vector<Shape> shapes;
+  Layout layout = Layout::Contiguous;
+  double lo = -2, hi = 2;
+  bool gradgrad = true;  // also check the gradient of the gradient
+  GradcheckOptions opts = {};
+};
+
+// Fresh float64 leaves for a case.
+inline std::vector<Tensor> grad_inputs(const GradCase& c) {
+  std::vector<Tensor> inputs;
+  uint64_t seed = 11;
+  for (const Shape& s : c.shapes) {
+    Tensor t = random_input(s, DType::Float64, c.layout, c.lo, c.hi, seed++);
+    // Keep the layout: the leaf is the (possibly non-contiguous) view's data.
+    t = t.detach();
+    t.requires_grad_();
+    inputs.push_back(t);
+  }
+  return inputs;
+}
+
+inline const std::vector<GradCase>& grad_cases() {
+  using V = const std::vector<Tensor>&;
+  static const std::vector<GradCase> cases = {
+      {"add broadcast", {"AddBackward"}, [](V x) { return x[0] + x[1]; }, {{3, 4}, {4}}},
+      {"add alpha", {"AddBackward"}, [](V x) { return add(x[0], x[1], 3.0); }, {{2, 3}, {2, 3}}, Layout::Transposed},
+      {"sub broadcast", {"AddBackward"}, [](V x) { return x[0] - x[1]; }, {{3, 1}, {1, 4}}},
+      {"mul broadcast", {"MulBackward"}, [](V x) { return x[0] * x[1]; }, {{2, 3, 4}, {3, 1}}, Layout::Strided},
+      {"div", {"DivBackward"}, [](V x) { return x[0] / x[1]; }, {{3, 4}, {3, 4}}, Layout::Transposed, 0.5, 2},
+      {"pow", {"PowBackward"}, [](V x) { return pow(x[0], x[1]); }, {{3, 4}, {4}}, Layout::Contiguous, 0.5, 2},
+      {"pow scalar", {"PowBackward"}, [](V x) { return pow(x[0], 3); }, {{5}}},
+      {"maximum", {"MaximumBackward"}, [](V x) { return maximum(x[0], x[1]); }, {{3, 4}, {3, 4}}, Layout::Strided},
+      {"minimum", {"MinimumBackward"}, [](V x) { return minimum(x[0], x[1]); }, {{3, 4}, {4}}},
+      {"where", {"WhereBackward"}, [](V x) { return where(gt(x[0], 0), x[0], x[1] * 2); }, {{3, 4}, {4}},
+       Layout::Contiguous},
+      {"neg", {"NegBackward"}, [](V x) { return -x[0]; }, {{3, 4}}, Layout::Transposed},
+      {"exp", {"ExpBackward"}, [](V x) { return exp(x[0]); }, {{3, 4}}, Layout::Strided},
+      {"log", {"LogBackward"}, [](V x) { return log(x[0]); }, {{3, 4}}, Layout::Transposed, 0.5, 3},
+      {"sqrt", {"SqrtBackward"}, [](V x) { return sqrt(x[0]); }, {{3, 4}}, Layout::Contiguous, 0.5, 3},
+      {"abs", {"AbsBackward"}, [](V x) { return abs(x[0]); }, {{3, 4}}, Layout::Strided, 0.2, 2},
+      {"relu", {"ReluBackward"}, [](V x) { return relu(x[0]); }, {{3, 4}}, Layout::Transposed},
+      {"sigmoid", {"SigmoidBackward"}, [](V x) { return sigmoid(x[0]); }, {{3, 4}}},
+      {"tanh", {"TanhBackward"}, [](V x) { return tanh(x[0]); }, {{3, 4}}, Layout::Strided},
+      {"gelu", {"GeluBackward"}, [](V x) { return gelu(x[0]); }, {{3, 4}}, Layout::Transposed},
+      {"erf", {"ErfBackward"}, [](V x) { return erf(x[0]); }, {{3, 4}}},
+      {"sum all", {"SumBackward"}, [](V x) { return sum(x[0]); }, {{3, 4}}, Layout::Transposed},
+      {"sum dims", {"SumBackward"}, [](V x) { return sum(x[0], {0, 2}); }, {{2, 3, 4}}, Layout::Strided},
+      {"sum keepdim", {"SumBackward"}, [](V x) { return sum(x[0], {1}, true); }, {{2, 3, 4}}},
+      {"mean", {"SumBackward"}, [](V x) { return mean(x[0], {-1}); }, {{3, 4}}, Layout::Transposed},
+      {"max dim", {"MaxBackward"}, [](V x) { return max(x[0], {1}); }, {{3, 4}}, Layout::Strided},
+      {"max all", {"MaxBackward"}, [](V x) { return max(x[0]); }, {{3, 4}}},
+      {"min keepdim", {"MinBackward"}, [](V x) { return min(x[0], {0}, true); }, {{3, 4}}, Layout::Transposed},
+      {"var", {"SumBackward", "MulBackward", "AddBackward"}, [](V x) { return var(x[0], {1}); }, {{3, 5}}},
+      {"softmax", {"SoftmaxBackward"}, [](V x) { return softmax(x[0], 1); }, {{3, 4}}, Layout::Transposed},
+      {"softmax dim0", {"SoftmaxBackward"}, [](V x) { return softmax(x[0], 0); }, {{3, 4}}, Layout::Strided},
+      {"log_softmax", {"LogSoftmaxBackward"}, [](V x) { return log_softmax(x[0], -1); }, {{3, 4}}},
+      {"matmul 2d", {"BmmBackward"}, [](V x) { return matmul(x[0], x[1]); }, {{3, 4}, {4, 5}}, Layout::Transposed},
+      {"matmul batched broadcast", {"BmmBackward", "ExpandBackward"}, [](V x) { return matmul(x[0], x[1]); },
+       {{2, 3, 4}, {4, 2}}, Layout::Strided},
+      {"matmul vector", {"BmmBackward"}, [](V x) { return matmul(x[0], x[1]); }, {{4}, {4, 3}}},
+      {"view", {"ViewBackward"}, [](V x) { return x[0].view({6, 2}) * 1; }, {{3, 4}}},
+      {"reshape copy", {"ViewBackward", "CloneBackward"}, [](V x) { return x[0].reshape({12}); }, {{3, 4}},
+       Layout::Transposed},
+      {"permute", {"PermuteBackward"}, [](V x) { return x[0].permute({2, 0, 1}); }, {{2, 3, 4}}},
+      {"transpose", {"PermuteBackward"}, [](V x) { return x[0].transpose(0, 1); }, {{3, 4}}, Layout::Strided},
+      {"unsqueeze", {"UnsqueezeBackward"}, [](V x) { return x[0].unsqueeze(1); }, {{3, 4}}},
+      {"squeeze", {"SqueezeBackward"}, [](V x) { return x[0].squeeze(); }, {{3, 1, 4}}},
+      {"slice", {"SliceBackward"}, [](V x) { return x[0].slice(1, 1, 4, 2); }, {{3, 5}}, Layout::Transposed},
+      {"narrow", {"SliceBackward"}, [](V x) { return x[0].narrow(0, 1, 2); }, {{3, 4}}},
+      {"select", {"SliceBackward"}, [](V x) { return x[0].select(1, 2); }, {{3, 4}}, Layout::Strided},
+      {"expand", {"ExpandBackward"}, [](V x) { return x[0].expand({2, 3, 4}); }, {{3, 1}}},
+      {"flatten", {"ViewBackward"}, [](V x) { return x[0].flatten(); }, {{2, 3, 4}}},
+      {"cat", {"CatBackward"}, [](V x) { return cat({x[0], x[1]}, 1); }, {{3, 2}, {3, 4}}, Layout::Transposed},
+      {"stack", {"CatBackward"}, [](V x) { return stack({x[0], x[1]}, 0); }, {{3, 4}, {3, 4}}},
+      {"index_select", {"IndexSelectBackward"},
+       [](V x) { return index_select(x[0], 0, from_vector<int64_t>({2, 0, 2})); }, {{3, 4}}, Layout::Transposed},
+      {"gather", {"GatherBackward"},
+       [](V x) { return gather(x[0], 1, from_vector<int64_t>({0, 3, 3, 1, 2, 2}, {3, 2})); }, {{3, 4}}},
+      {"to float32 and back", {"ToBackward"},
+       [](V x) { return (x[0].to(DType::Float32) * 1).to(DType::Float64); }, {{3}}, Layout::Contiguous, -2, 2,
+       false, {.eps = 1e-3, .atol = 1e-3, .rtol = 1e-2}},  // float32 rounding needs a bigger step
+      {"clone", {"CloneBackward"}, [](V x) { return x[0].clone(); }, {{3, 4}}, Layout::Transposed},
+      {"contiguous", {"CloneBackward"}, [](V x) { return x[0].contiguous(); }, {{3, 4}}, Layout::Transposed},
+  };
+  return cases;
+}
+
+}  // namespace ember::test

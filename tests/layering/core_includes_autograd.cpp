@@ -1,0 +1,2 @@
+// Must NOT compile: core may not see autograd's headers (tests/CMakeLists.txt).
+#include "ember/autograd/ops.h"

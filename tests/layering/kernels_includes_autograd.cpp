@@ -1,0 +1,2 @@
+// Must NOT compile: kernels may not see autograd's headers.
+#include "ember/autograd/node.h"
