@@ -38,6 +38,21 @@ TEST_CASE("successive backward calls accumulate into .grad", "[autograd]") {
   CHECK(a.grad().to_vector<double>() == std::vector<double>{1, 1});
 }
 
+TEST_CASE(".grad is a dense tensor of its own, even when the gradient was broadcast", "[autograd]") {
+  Tensor a = zeros({3, 4}, {.dtype = DType::Float64, .requires_grad = true});
+  a.sum().backward();  // SumBackward returns an expand()ed view
+  Tensor g = a.grad();
+  CHECK(g.is_contiguous());
+  CHECK(!g.is_view());
+  g.mul_(from_vector<double>({1, 2, 3, 4}));  // in place, as an optimizer would
+  CHECK(g.to_vector<double>() == std::vector<double>{1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4});
+  Tensor user_grad = ones({3, 4}, {.dtype = DType::Float64});
+  Tensor b = zeros({3, 4}, {.dtype = DType::Float64, .requires_grad = true});
+  b.backward(user_grad);  // a leaf: the gradient reaches AccumulateGrad as is
+  b.grad().zero_();
+  CHECK(sum(user_grad).item<double>() == 12);  // the user's tensor was not aliased
+}
+
 TEST_CASE("backward with an explicit gradient; non-scalars need one", "[autograd]") {
   Tensor a = from_vector<double>({1, 2}).requires_grad_();
   Tensor y = a * a;

@@ -17,6 +17,8 @@ TEST_CASE("shape mismatches name the op and both shapes", "[errors]") {
   REQUIRE_THROWS_WITH_ALL(stack({a, zeros({3, 2})}), ShapeError, "stack", "[3, 2]");
   REQUIRE_THROWS_WITH_ALL(cat({}), ValueError, "cat", "non-empty");
   REQUIRE_THROWS_WITH_ALL(a.add_(zeros({3, 2, 3})), ShapeError, "add_", "[2, 3]", "[3, 2, 3]");
+  Tensor e = zeros({3}).unsqueeze(0).expand({4, 3});
+  REQUIRE_THROWS_WITH_ALL(e.add_(1), ValueError, "add_", "[4, 3]", "one memory location");
 }
 
 TEST_CASE("bad dims name the op and the valid range", "[errors]") {

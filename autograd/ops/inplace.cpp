@@ -21,6 +21,10 @@ namespace {
 
 // Applies the rules above; returns whether the graph must be rebased.
 bool check_inplace(const Tensor& self, const char* op, const Tensor& other) {
+  for (int64_t d = 0; d < self.dim(); ++d)
+    EMBER_CHECK(self.stride(d) != 0 || self.size(d) <= 1, ValueError, op, ": the tensor of shape ",
+                shape_str(self.shape()), " has several elements in one memory location (an expand()ed view); "
+                "clone() it before writing to it");
   if (!GradMode::is_enabled()) return false;
   const bool self_grad = self.requires_grad();
   if (!self_grad && !(other.defined() && other.requires_grad())) return false;

@@ -111,16 +111,17 @@ void Node::release_saved() {
 // engine sums them before AccumulateGrad runs, and successive backward()
 // calls add into .grad (as PyTorch does) until the user zeroes it.
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
-  Tensor& g = grads[0];
+  const Tensor& g = grads[0];
   if (!g.defined()) return {};
   AutogradMeta& meta = autograd_meta(leaf_);
-  if (!GradMode::is_enabled()) g = alias_without_history(g);  // no create_graph: store plain numbers
-  if (!meta.grad.defined()) {
-    // Own the buffer: the incoming gradient may alias a user's tensor.
-    meta.grad = g.impl_ptr().use_count() == 1 ? g : (GradMode::is_enabled() ? g + 0 : g.clone());
-  } else {
-    meta.grad = meta.grad + g;
-  }
+  // .grad must be a dense tensor of its own: the incoming gradient may share
+  // memory with a user's tensor, or be an expand()ed view (stride 0) whose
+  // elements share one memory slot, and optimizers update .grad in place.
+  const bool owned = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous();
+  // Without create_graph, .grad holds plain numbers, no history.
+  Tensor incoming = GradMode::is_enabled() ? g : alias_without_history(g);
+  if (!meta.grad.defined()) meta.grad = owned ? incoming : clone(incoming);
+  else meta.grad = meta.grad + incoming;
   return {};
 }
 
