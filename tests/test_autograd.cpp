@@ -154,6 +154,67 @@ TEST_CASE("in-place ops follow PyTorch's rules", "[autograd][inplace]") {
   REQUIRE_THROWS_WITH_ALL(v.add_(1), AutogradError, "add_", "view");
 }
 
+TEST_CASE("in-place edge cases: self-aliasing, stale views, overlapping copies", "[autograd][inplace]") {
+  // y.mul_(y): the op sees the old value on both sides, and no cycle forms.
+  Tensor x = from_vector<double>({1, 2}).requires_grad_();
+  Tensor y = x * 1;
+  y.mul_(y);  // y = x^2
+  y.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 4});
+
+  // A view taken before its base's history changed is refused, not wrong.
+  Tensor z = x * 1;
+  Tensor v = z.slice(0, 0, 1);
+  z.mul_(2);
+  REQUIRE_THROWS_WITH_ALL(v.sum(), AutogradError, "SliceBackward", "before an in-place op");
+  Tensor fresh = z.slice(0, 0, 1);  // taken again: fine
+  x.grad().zero_();
+  fresh.sum().backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 0});
+
+  // A view of a leaf stays usable after the leaf is updated under NoGradGuard.
+  Tensor w = ones({2, 2}, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor wt = w.t();
+  {
+    NoGradGuard guard;
+    w.mul_(2);
+  }
+  wt.sum().backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{1, 1, 1, 1});
+
+  // Overlapping source and destination copy as if through a temporary.
+  Tensor a = arange(6).to(DType::Float64);
+  a.slice(0, 1, 6).copy_(a.slice(0, 0, 5));
+  CHECK(a.to_vector<double>() == std::vector<double>{0, 0, 1, 2, 3, 4});
+}
+
+TEST_CASE("autograd::grad runs only the part of the graph it needs", "[autograd]") {
+  Tensor x = from_vector<double>({3}).requires_grad_();
+  Tensor h = x * 2;
+  Tensor y = (h * h).sum();
+  auto g = autograd::grad({y}, {h});  // stops at h: x's part is untouched
+  CHECK(g[0].item<double>() == 12);
+  h.backward(g[0]);  // so the graph below h can still be used
+  CHECK(x.grad().item<double>() == 24);
+}
+
+TEST_CASE("edge cases found in review", "[autograd][errors]") {
+  Tensor s = scalar_tensor(1.0);
+  REQUIRE_THROWS_WITH_ALL(s.size(0), IndexError, "0-dim");
+  REQUIRE_THROWS_WITH_ALL(s.narrow(0, 0, 1), IndexError, "narrow", "0-dim");
+  REQUIRE_THROWS_WITH_ALL(gather(s, 0, scalar_tensor(0, {.dtype = DType::Int64})), ShapeError, "gather");
+  REQUIRE_THROWS_WITH_ALL(from_vector<float>({1}).expand({-2}), ShapeError, "expand", "-2");
+  REQUIRE_THROWS_WITH_ALL(zeros({int64_t(1) << 62, 8}), ShapeError, "too many elements");
+  Tensor z = zeros({1}, {.dtype = DType::Float64, .requires_grad = true});
+  z.pow(0).sum().backward();
+  CHECK(z.grad().item<double>() == 0);  // not 0 * inf = nan
+  CHECK((full({1}, -INFINITY) + NAN).numel() == 1);  // no UB converting inf/nan scalars
+  Tensor f = from_vector<double>({1}).requires_grad_();
+  REQUIRE_THROWS_WITH_ALL((f * 2).backward(ones({1}, {.dtype = DType::Float32})), DTypeError, "float32", "float64");
+  REQUIRE_THROWS_WITH_ALL(add(arange(3), arange(3), 0.5), DTypeError, "alpha");
+  CHECK(std::isnan(var(ones({1}, {.dtype = DType::Float64})).item<double>()));  // 0 / 0, as PyTorch
+}
+
 TEST_CASE("a chain of 100,000 ops builds, backpropagates and frees without overflowing the stack", "[autograd][deep]") {
   Tensor x = from_vector<double>({1.0}).requires_grad_();
   {

@@ -284,6 +284,8 @@ TEST_CASE("type promotion follows torch.result_type", "[ops][dtype]") {
   Tensor f64 = from_vector<double>({1, 2});
   Tensor b = from_vector<bool>({true, false});
   CHECK((i64 + f32).dtype() == DType::Float32);
+  CHECK(result_type(i64, f32) == DType::Float32);
+  CHECK(result_type(u8, b) == DType::UInt8);
   CHECK((f32 + f64).dtype() == DType::Float64);
   CHECK((u8 + i64).dtype() == DType::Int64);
   CHECK((b + u8).dtype() == DType::UInt8);
@@ -298,4 +300,37 @@ TEST_CASE("type promotion follows torch.result_type", "[ops][dtype]") {
   CHECK(eq(f32, f64).dtype() == DType::Bool);
   CHECK((i64 * 3).to_vector<int64_t>() == std::vector<int64_t>{3, 6});
   CHECK(pow(i64, 2).to_vector<int64_t>() == std::vector<int64_t>{1, 4});
+}
+
+TEST_CASE("in-place ops equal their out-of-place forms, into strided tensors with broadcasting", "[ops][inplace]") {
+  using InPlace = std::function<void(Tensor&, const Tensor&)>;
+  using OutOfPlace = std::function<Tensor(const Tensor&, const Tensor&)>;
+  const std::vector<std::tuple<const char*, InPlace, OutOfPlace>> cases = {
+      {"add_", [](Tensor& s, const Tensor& o) { s.add_(o); }, [](auto& a, auto& b) { return a + b; }},
+      {"add_(alpha)", [](Tensor& s, const Tensor& o) { s.add_(o, -0.5); }, [](auto& a, auto& b) { return add(a, b, -0.5); }},
+      {"sub_", [](Tensor& s, const Tensor& o) { s.sub_(o); }, [](auto& a, auto& b) { return a - b; }},
+      {"mul_", [](Tensor& s, const Tensor& o) { s.mul_(o); }, [](auto& a, auto& b) { return a * b; }},
+      {"div_", [](Tensor& s, const Tensor& o) { s.div_(o); }, [](auto& a, auto& b) { return a / b; }},
+      {"copy_", [](Tensor& s, const Tensor& o) { s.copy_(o); }, [](auto& a, auto& b) { return b.expand(a.shape()) * 1; }},
+  };
+  for (const auto& [name, inplace, outofplace] : cases)
+    for (DType dt : kFloatTypes)
+      for (Layout layout : kLayouts) {
+        Tensor self = random_input({3, 4}, dt, layout, 0.5, 2, 1);
+        Tensor other = random_input({4}, DType::Float64, Layout::Strided, 0.5, 2, 2);  // broadcast, other dtype
+        Tensor want = outofplace(self, other).to(dt);
+        uint32_t version = self.version();
+        inplace(self, other);
+        INFO(name << " " << dtype_name(dt) << " " << layout_name(layout));
+        CHECK(self.version() == version + 1);
+        CHECK(self.dtype() == dt);
+        check_close(self, ref_of(want), rtol_for(dt), atol_for(dt), name);
+      }
+}
+
+TEST_CASE("fill_ and zero_ write every element of a strided view", "[ops][inplace]") {
+  Tensor a = arange(12).reshape({3, 4}).to(DType::Float32);
+  a.transpose(0, 1).select(0, 1).fill_(-1);  // column 1
+  a.slice(0, 2, 3).zero_();                  // last row
+  CHECK(a.to_vector<float>() == std::vector<float>{0, -1, 2, 3, 4, -1, 6, 7, 0, 0, 0, 0});
 }

@@ -42,7 +42,9 @@ struct PowBackward final : Node {  // saved: 0 = a, 1 = b, 2 = out
   std::string name() const override { return "PowBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor a = saved(0), b = saved(1), ga, gb;
-    if (needs_input_grad(0)) ga = reduce_grad(g[0] * b * pow(a, b - 1), input_meta[0]);
+    // d(a^b)/da = b a^(b-1); taken as 0 where b == 0 (avoids 0 * inf at a == 0).
+    if (needs_input_grad(0))
+      ga = reduce_grad(where(eq(b, 0), zeros_like(g[0]), g[0] * b * pow(a, b - 1)), input_meta[0]);
     if (needs_input_grad(1)) {
       // d(a^b)/db = a^b log a; taken as 0 where a == 0 (as PyTorch does).
       Tensor out = saved(2);
@@ -95,6 +97,9 @@ Tensor binary_with_grad(BinaryOp op, const char* name, const Tensor& a, const Te
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  EMBER_CHECK(!alpha.is_floating() || is_floating(result_type(a, b)), DTypeError,
+              "add: a floating alpha needs a floating result, but the inputs are ", dtype_name(a.dtype()), " and ",
+              dtype_name(b.dtype()));
   Tensor scaled_b = alpha.to_double() == 1.0 ? b : prim::binary(BinaryOp::Mul, b, wrap_scalar(alpha, b), "add");
   Tensor out = prim::binary(BinaryOp::Add, a, scaled_b, "add");
   if (should_record({a, b})) {
@@ -106,8 +111,9 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
-  EMBER_CHECK(a.dtype() != DType::Bool || b.dtype() != DType::Bool, DTypeError,
-              "sub: subtracting bool tensors is not supported; use logical ops");
+  EMBER_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, DTypeError,
+              "sub: subtraction with a bool tensor is not supported (got ", dtype_name(a.dtype()), " and ",
+              dtype_name(b.dtype()), ")");
   return add(a, b, alpha.is_floating() ? Scalar(-alpha.to_double()) : Scalar(-alpha.to_int()));
 }
 
@@ -166,6 +172,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   }
   return out;
 }
+
+DType result_type(const Tensor& a, const Tensor& b) { return prim::result_type(a, b); }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -65,6 +65,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step) {
 
 Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts) {
   const double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  EMBER_CHECK(std::isfinite(s) && std::isfinite(e) && std::isfinite(st), ValueError,
+              "arange: start, end and step must be finite");
   EMBER_CHECK(st != 0, ValueError, "arange: step must be nonzero");
   EMBER_CHECK((e - s) * st >= 0 || e == s, ValueError, "arange: the step ", st, " goes away from end ", e,
               " starting at ", s);

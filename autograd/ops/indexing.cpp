@@ -161,6 +161,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index_in) {
 
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index_in) {
   Tensor index = check_index(index_in, a, "gather");
+  EMBER_CHECK(a.dim() > 0, ShapeError, "gather: input must have at least 1 dim");
   int64_t d = normalize_dim(dim, a.dim(), "gather");
   EMBER_CHECK(index.dim() == a.dim(), ShapeError, "gather: index has shape ", shape_str(index.shape()),
               " but input has shape ", shape_str(a.shape()), " (they need the same number of dims)");

@@ -11,7 +11,10 @@
 //    flow through the modification;
 //  * views are not rebased (their base's history would have to change too,
 //    which PyTorch does with CopySlices); that case throws instead of
-//    computing a wrong gradient.
+//    computing a wrong gradient;
+//  * conversely, a view taken before its base was rebased has a stale
+//    grad_fn: using it in the graph throws (gradient_edge in node.cpp,
+//    through VersionCounter::rebases), where PyTorch would regenerate it.
 // Without grad mode, or when nothing requires grad, nothing is recorded.
 #include "common.h"
 
@@ -51,6 +54,7 @@ void commit(Tensor& self, const Tensor& result, bool rebase, const char* op) {
     AutogradMeta* from = autograd_meta_or_null(value);
     meta.grad_fn = from ? from->grad_fn : nullptr;
     meta.output_nr = from ? from->output_nr : 0;
+    self.impl()->version->rebases.fetch_add(1);
   }
 }
 
@@ -59,7 +63,10 @@ Tensor& binary_inplace(Tensor& self, const Tensor& other, const char* op,
   bool rebase = check_inplace(self, op, other);
   // When rebasing, the op runs on a clone so the pre-modification value
   // that backward may need is not the memory being overwritten.
-  Tensor result = f(rebase ? clone(self) : self, other);
+  // `other` may be self, or share its memory (y.mul_(y)): then it is about to
+  // be overwritten too, so the recorded op gets a copy of it as well.
+  const bool aliased = rebase && other.impl()->storage == self.impl()->storage;
+  Tensor result = f(rebase ? clone(self) : self, aliased ? clone(other) : other);
   commit(self, result, rebase, op);
   return self;
 }
@@ -99,7 +106,10 @@ Tensor& Tensor::fill_(Scalar value) {
   bool rebase = check_inplace(*this, "fill_", Tensor());
   prim::fill_(*this, value);
   bump_version();
-  if (rebase) autograd_meta(*this).grad_fn = nullptr;  // now a constant: no history
+  if (rebase) {
+    autograd_meta(*this).grad_fn = nullptr;  // now a constant: no history
+    impl()->version->rebases.fetch_add(1);
+  }
   return *this;
 }
 

@@ -97,7 +97,8 @@ Tensor var(const Tensor& a, const std::vector<int64_t>& dims_in, int64_t correct
   EMBER_CHECK(is_floating(a.dtype()), DTypeError, "var: expected a floating tensor, got ", dtype_name(a.dtype()));
   auto dims = normalize_dims(dims_in, a.dim(), "var");
   Tensor centered = a - mean(a, dims, /*keepdim=*/true);
-  double denom = static_cast<double>(count_reduced(a, dims) - correction);
+  // As PyTorch: max(0, N - correction); 0 gives inf or nan, not a negative variance.
+  double denom = static_cast<double>(std::max<int64_t>(0, count_reduced(a, dims) - correction));
   return sum(centered * centered, dims, keepdim) / denom;
 }
 

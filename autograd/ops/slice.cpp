@@ -39,8 +39,8 @@ Tensor slice_scatter(const Tensor& g, const Shape& shape, const SliceSpec& s) {
 }  // namespace
 
 Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  int64_t d = normalize_dim(dim, a.dim(), "slice");
   EMBER_CHECK(a.dim() > 0, IndexError, "slice: cannot slice a 0-dim tensor");
+  int64_t d = normalize_dim(dim, a.dim(), "slice");
   EMBER_CHECK(step > 0, ValueError, "slice: step must be positive, got ", step);
   const int64_t size = a.shape()[d];
   // Python semantics: negative bounds count from the end, then clamp.
@@ -50,7 +50,7 @@ Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t s
   end = std::clamp<int64_t>(end, start, size);
   Shape shape = a.shape();
   Strides strides = a.strides();
-  shape[d] = (end - start + step - 1) / step;
+  shape[d] = end > start ? (end - start - 1) / step + 1 : 0;
   strides[d] *= step;
   SliceSpec spec{d, start, end, step};
   Shape in_shape = a.shape();
@@ -59,17 +59,18 @@ Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t s
 }
 
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
+  EMBER_CHECK(a.dim() > 0, IndexError, "narrow: cannot narrow a 0-dim tensor");
   int64_t d = normalize_dim(dim, a.dim(), "narrow");
   const int64_t size = a.shape()[d];
   if (start < 0) start += size;
-  EMBER_CHECK(start >= 0 && length >= 0 && start + length <= size, IndexError, "narrow: start ", start,
+  EMBER_CHECK(start >= 0 && length >= 0 && length <= size - start, IndexError, "narrow: start ", start,
               " and length ", length, " are out of range for dim ", d, " of shape ", shape_str(a.shape()));
   return slice(a, d, start, start + length);
 }
 
 Tensor select(const Tensor& a, int64_t dim, int64_t index) {
-  int64_t d = normalize_dim(dim, a.dim(), "select");
   EMBER_CHECK(a.dim() > 0, IndexError, "select: cannot select from a 0-dim tensor");
+  int64_t d = normalize_dim(dim, a.dim(), "select");
   const int64_t size = a.shape()[d];
   EMBER_CHECK(index >= -size && index < size, IndexError, "select: index ", index, " is out of range for dim ", d,
               " of shape ", shape_str(a.shape()));
@@ -90,6 +91,7 @@ Tensor expand(const Tensor& a, const Shape& requested) {
       continue;
     }
     int64_t have = a.shape()[i - lead];
+    EMBER_CHECK(requested[i] >= -1, ShapeError, "expand: invalid size ", requested[i], " in ", shape_str(requested));
     if (requested[i] == -1) shape[i] = have;
     EMBER_CHECK(shape[i] == have || have == 1, ShapeError, "expand: cannot expand shape ", shape_str(a.shape()),
                 " to ", shape_str(requested), " (dim ", i, ": ", have, " vs ", requested[i], ")");

@@ -25,6 +25,9 @@ inline Tensor make_view_op(const Tensor& a, const Shape& shape, const Strides& s
     node->op_name = name;
     node->grad = std::move(grad);
     record(node, {a}, out);
+    AutogradMeta& meta = autograd_meta(out);
+    meta.is_differentiable_view = true;
+    meta.rebases_at_view = out.impl()->version->rebases.load();
   }
   return out;
 }

@@ -33,6 +33,30 @@ struct Capture {
   size_t slot;
 };
 
+// The Nodes from which some capture target can be reached (targets
+// themselves only if another target lies below them), by an iterative
+// post-order walk.
+std::unordered_set<Node*> nodes_leading_to(const std::vector<std::pair<Edge, Tensor>>& roots,
+                                           const std::vector<Capture>& captures) {
+  std::unordered_set<Node*> targets, needed, done;
+  for (const Capture& c : captures) targets.insert(c.fn);
+  std::vector<std::pair<Node*, size_t>> stack;  // (node, next edge to visit)
+  for (const auto& [edge, g] : roots)
+    if (g.defined() && done.insert(edge.fn.get()).second) stack.emplace_back(edge.fn.get(), 0);
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->next_edges.size()) {
+      Node* child = node->next_edges[next++].fn.get();
+      if (child && done.insert(child).second) stack.emplace_back(child, 0);
+      continue;
+    }
+    for (const Edge& e : node->next_edges)
+      if (e.fn && (targets.count(e.fn.get()) || needed.count(e.fn.get()))) needed.insert(node);
+    stack.pop_back();
+  }
+  return needed;
+}
+
 // Checks (and where harmless, fixes) what a Node returned for input i.
 Tensor validate(const Node& node, size_t i, Tensor g) {
   if (!g.defined()) return g;
@@ -67,6 +91,9 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     } else {
       EMBER_CHECK(g.shape() == out.shape(), ShapeError, "backward: gradient has shape ", shape_str(g.shape()),
                   " but the output has shape ", shape_str(out.shape()));
+      EMBER_CHECK(g.dtype() == out.dtype() && g.device() == out.device(), DTypeError, "backward: gradient is ",
+                  dtype_name(g.dtype()), " on ", g.device().str(), " but the output is ", dtype_name(out.dtype()),
+                  " on ", out.device().str());
     }
     roots.emplace_back(gradient_edge(out), g);
   }
@@ -100,6 +127,11 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     }
     captured.resize(capture_inputs->size());
   }
+  // grad() runs only the Nodes that lie on a path to a captured input: the
+  // rest of the graph (below the inputs, and the leaves) is left untouched,
+  // saved tensors included.
+  std::unordered_set<Node*> needed;
+  if (capture_inputs) needed = nodes_leading_to(roots, captures);
 
   // Phase 2: run Nodes as their dependencies complete.
   GradModeGuard grad_mode(create_graph);
@@ -128,8 +160,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     inputs.resize(node->num_outputs);
     for (const Capture& c : captures)
       if (c.fn == node) captured[c.slot] = inputs[c.input_nr];
-    // grad() never writes .grad; and a captured leaf's node has nothing after it.
-    bool skip = capture_inputs && (dynamic_cast<AccumulateGrad*>(node) != nullptr);
+    const bool skip = capture_inputs && !needed.count(node);
     bool any = false;
     for (const Tensor& t : inputs) any |= t.defined();
     std::vector<Tensor> grads;

@@ -32,17 +32,22 @@ Tensor alias_without_history(const Tensor& t) {
 SavedTensor::SavedTensor(const Tensor& t, bool is_output)
     : saved_version_(t.defined() ? t.version() : 0), is_output_(is_output) {
   if (!t.defined()) return;
-  if (is_output) {
-    // Keep the data, drop the history (it points back at the saving Node).
-    data_ = alias_without_history(t);
-    if (auto* meta = autograd_meta_or_null(t); meta && meta->grad_fn) {
-      requires_grad_ = true;
-      grad_fn_ = meta->grad_fn;
-      output_nr_ = meta->output_nr;
-    }
-  } else {
-    data_ = t;  // an input: keep its history, for double backward
+  AutogradMeta* meta = autograd_meta_or_null(t);
+  if (!meta || !meta->grad_fn) {
+    // A leaf: keep the tensor itself, so that a double backward through
+    // the unpacked value still reaches its AccumulateGrad.
+    data_ = t;
+    return;
   }
+  // Keep the data and the grad_fn *as of now*, not the live tensor: an
+  // in-place op may later hand the tensor a new grad_fn that leads back to
+  // this very Node, and holding the live tensor would close a cycle. An op's
+  // own output holds the saving Node itself, so that reference is weak.
+  data_ = alias_without_history(t);
+  requires_grad_ = true;
+  output_nr_ = meta->output_nr;
+  if (is_output) grad_fn_weak_ = meta->grad_fn;
+  else grad_fn_ = meta->grad_fn;
 }
 
 Tensor SavedTensor::unpack(const std::string& op) const {
@@ -50,9 +55,9 @@ Tensor SavedTensor::unpack(const std::string& op) const {
   EMBER_CHECK(data_.version() == saved_version_, AutogradError, "a tensor saved for backward by ", op,
               " was modified by an in-place operation (version ", data_.version(), ", expected ", saved_version_,
               "); use an out-of-place op, or clone() the tensor before modifying it");
-  if (!is_output_ || !requires_grad_) return data_;
+  if (!requires_grad_) return data_;
   Tensor t = alias_without_history(data_);
-  if (auto fn = grad_fn_.lock()) {
+  if (auto fn = is_output_ ? grad_fn_weak_.lock() : grad_fn_) {
     auto& meta = autograd_meta(t);
     meta.grad_fn = fn;
     meta.output_nr = output_nr_;
@@ -65,28 +70,33 @@ Tensor SavedTensor::unpack(const std::string& op) const {
 namespace {
 std::atomic<uint64_t> next_sequence_nr{0};
 
-// See Note [Iterative graph destruction].
-thread_local std::vector<std::shared_ptr<Node>> nodes_to_release;
-thread_local bool releasing = false;
+// See Note [Iterative graph destruction]. Points at the list of the
+// outermost ~Node running on this thread, or is null. (A raw pointer, not a
+// thread_local vector: that could be destroyed before a static Tensor whose
+// graph dies at exit.)
+thread_local std::vector<std::shared_ptr<Node>>* nodes_to_release = nullptr;
 }  // namespace
 
 Node::Node() : sequence_nr(next_sequence_nr.fetch_add(1)) {}
 
 Node::~Node() {
+  std::vector<std::shared_ptr<Node>> own;
+  const bool outermost = nodes_to_release == nullptr;
+  auto& pending = outermost ? own : *nodes_to_release;
   for (auto& e : next_edges)
-    if (e.fn) nodes_to_release.push_back(std::move(e.fn));
-  // Saved tensors can also hold the last reference to a Node (an input's
-  // grad_fn), so they are released inside the guarded region too.
+    if (e.fn) pending.push_back(std::move(e.fn));
+  // Saved tensors can hold the last reference to a Node too (a saved
+  // input's grad_fn): they are released while the list is in place.
   std::vector<SavedTensor> saved = std::move(saved_);
-  if (releasing) return;  // an outer ~Node drains the list; `saved` dies here, one level deep
-  releasing = true;
+  if (!outermost) return;  // `saved` dies here, one level deep, into the outer list
+  nodes_to_release = &own;
   saved.clear();
-  while (!nodes_to_release.empty()) {
-    std::shared_ptr<Node> n = std::move(nodes_to_release.back());
-    nodes_to_release.pop_back();
-    n.reset();  // may run ~Node, which only appends to the list
+  while (!own.empty()) {
+    std::shared_ptr<Node> n = std::move(own.back());
+    own.pop_back();
+    n.reset();  // may run ~Node, which only appends to `own`
   }
-  releasing = false;
+  nodes_to_release = nullptr;
 }
 
 size_t Node::save(const Tensor& t, bool is_output) {
@@ -128,7 +138,13 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
 Edge gradient_edge(const Tensor& t) {
   AutogradMeta* meta = autograd_meta_or_null(t);
   if (!meta) return {};
-  if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
+  if (meta->grad_fn) {
+    EMBER_CHECK(!meta->is_differentiable_view || meta->rebases_at_view == t.impl()->version->rebases.load(),
+                AutogradError, "a view (", meta->grad_fn->name(), ", shape ", shape_str(t.shape()),
+                ") was taken before an in-place op changed its base's history, so its gradient would be wrong; "
+                "take the view again after the in-place op (Note [In-place ops])");
+    return {meta->grad_fn, meta->output_nr};
+  }
   if (!meta->requires_grad) return {};
   std::shared_ptr<Node> acc = meta->grad_accumulator.lock();
   if (!acc) {

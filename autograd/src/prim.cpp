@@ -33,7 +33,11 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 void copy_(const Tensor& dst, const Tensor& src) {
   if (dst.device() == src.device()) {
-    Tensor s = broadcast_to(src, dst.shape(), "copy_");
+    // Source and destination in one storage may overlap (a.slice(0, 1, 5)
+    // .copy_(a.slice(0, 0, 4))): read from a copy, never from memory that
+    // is being written.
+    Tensor from = dst.impl()->storage == src.impl()->storage ? contiguous_copy(src) : src;
+    Tensor s = broadcast_to(from, dst.shape(), "copy_");
     backend(dst.device()).copy(view_of(dst), view_of(s));
     return;
   }
@@ -58,12 +62,13 @@ Tensor cast(const Tensor& t, DType dtype) {
   return out;
 }
 
-Tensor contiguous(const Tensor& t) {
-  if (t.is_contiguous()) return t;
+Tensor contiguous_copy(const Tensor& t) {
   Tensor out = empty(t.shape(), t.dtype(), t.device());
   backend(t.device()).copy(view_of(out), view_of(t));
   return out;
 }
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : contiguous_copy(t); }
 
 Tensor broadcast_to(const Tensor& t, const Shape& shape, const char* op) {
   if (t.shape() == shape) return t;

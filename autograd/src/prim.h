@@ -20,6 +20,8 @@ Tensor empty(const Shape& shape, DType dtype, Device device);
 Tensor cast(const Tensor& t, DType dtype);
 // t if contiguous, else a dense copy.
 Tensor contiguous(const Tensor& t);
+// Always a new dense copy.
+Tensor contiguous_copy(const Tensor& t);
 // A stride-0 view of t broadcast to `shape` (no checks beyond compatibility).
 Tensor broadcast_to(const Tensor& t, const Shape& shape, const char* op);
 void check_same_device(const char* op, const Tensor& a, const Tensor& b);

@@ -49,6 +49,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>(*impl_);
   impl->autograd = nullptr;
+  impl->is_view = false;  // shares memory and version counter, but starts a new history
   return Tensor(std::move(impl));
 }
 

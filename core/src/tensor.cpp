@@ -17,13 +17,19 @@ const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* w
 const Shape& Tensor::shape() const { return checked(impl_, "shape").shape; }
 const Strides& Tensor::strides() const { return checked(impl_, "strides").strides; }
 int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
-int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
-int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim(d, dim(), "stride")]; }
+int64_t Tensor::size(int64_t d) const {
+  EMBER_CHECK(dim() > 0, IndexError, "size: a 0-dim tensor has no dim ", d);
+  return shape()[normalize_dim(d, dim(), "size")];
+}
+int64_t Tensor::stride(int64_t d) const {
+  EMBER_CHECK(dim() > 0, IndexError, "stride: a 0-dim tensor has no dim ", d);
+  return strides()[normalize_dim(d, dim(), "stride")];
+}
 int64_t Tensor::numel() const { return ember::numel(shape()); }
 DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
 Device Tensor::device() const { return checked(impl_, "device").storage->device(); }
 int64_t Tensor::offset() const { return checked(impl_, "offset").offset; }
-bool Tensor::is_view() const { return checked(impl_, "is_view").view_base != nullptr; }
+bool Tensor::is_view() const { return checked(impl_, "is_view").is_view; }
 
 bool Tensor::is_contiguous() const {
   const auto& s = shape();
@@ -53,8 +59,13 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
   Backend& backend = backend_for(device.type);
   EMBER_CHECK(device.index >= 0 && device.index < backend.device_count(), DeviceError, "device ", device.str(),
               " is not available (", backend.device_count(), " ", backend.name(), " device(s) visible)");
+  int64_t n = 1;
+  for (int64_t s : shape)
+    EMBER_CHECK(!__builtin_mul_overflow(n, s, &n), ShapeError, "empty: shape ", shape_str(shape), " has too many elements");
+  size_t nbytes = 0;
+  EMBER_CHECK(!__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &nbytes), ShapeError, "empty: shape ",
+              shape_str(shape), " is too large");
   auto impl = std::make_shared<TensorImpl>();
-  size_t nbytes = static_cast<size_t>(ember::numel(shape)) * dtype_size(dtype);
   impl->storage = std::make_shared<Storage>(nbytes, device, backend.allocator(device.index));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
@@ -72,7 +83,7 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
   impl->offset = offset;
   impl->dtype = b.dtype;
   impl->version = b.version;
-  impl->view_base = b.view_base ? b.view_base : base.impl_ptr();
+  impl->is_view = true;
   return Tensor(std::move(impl));
 }
 

@@ -40,10 +40,14 @@ T pow_value(T a, T b) {
     return a || !b;
   } else {  // integer power by squaring; negative exponents give 0 (or ±1)
     if (b < 0) return a == 1 ? 1 : (a == T(-1) ? ((b & 1) ? T(-1) : 1) : 0);
-    T r = 1;
-    for (T base = a; b; b >>= 1, base *= base)
+    // Unsigned arithmetic: overflow wraps (as in PyTorch) instead of being UB.
+    using U = std::make_unsigned_t<T>;
+    U r = 1, base = static_cast<U>(a);
+    for (; b; b >>= 1) {
       if (b & 1) r *= base;
-    return r;
+      if (b > 1) base *= base;
+    }
+    return static_cast<T>(r);
   }
 }
 

@@ -14,6 +14,10 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null for leaves
   uint32_t output_nr = 0;         // which output of grad_fn this is
   std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad, made on first use
+  // Views with history: VersionCounter::rebases when the view was taken. If
+  // the memory's history was replaced since, the view's grad_fn is stale.
+  bool is_differentiable_view = false;
+  uint32_t rebases_at_view = 0;
 };
 
 // The tensor's AutogradMeta, created if it has none.

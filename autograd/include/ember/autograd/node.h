@@ -10,8 +10,9 @@
 // Note [Iterative graph destruction]
 // A chain of 100,000 ops is a chain of 100,000 shared_ptr<Node>. Destroying
 // its head would run 100,000 nested destructors and overflow the stack.
-// ~Node therefore moves its edges onto a thread-local list and lets an outer
-// loop release them one at a time (PyTorch had exactly this bug once).
+// ~Node therefore moves its edges onto a list owned by the outermost ~Node
+// on the stack, which releases them one at a time in a loop (PyTorch had
+// exactly this bug once).
 #pragma once
 
 #include <cstdint>
@@ -39,9 +40,10 @@ struct InputMeta {
 };
 
 // A tensor kept for backward, with the version it had when saved; see
-// Note [Version counter]. An op's own output is saved without its grad_fn
-// (which is the very Node saving it: a shared_ptr cycle) and gets it back
-// on unpack.
+// Note [Version counter]. A non-leaf is kept as its data plus the grad_fn
+// it had when saved (held weakly for an op's own output, whose grad_fn is
+// the saving Node: a strong reference would be a cycle), and unpacks to a
+// tensor with that history.
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -57,7 +59,8 @@ class SavedTensor {
   bool is_output_ = false;
   bool requires_grad_ = false;
   uint32_t output_nr_ = 0;
-  std::weak_ptr<Node> grad_fn_;  // outputs only
+  std::shared_ptr<Node> grad_fn_;     // saved inputs with history
+  std::weak_ptr<Node> grad_fn_weak_;  // saved outputs
 };
 
 class Node {

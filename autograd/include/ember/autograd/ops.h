@@ -149,6 +149,10 @@ Tensor clone(const Tensor& a);
 Tensor to(const Tensor& a, DType dtype);
 Tensor to(const Tensor& a, Device device);
 
+// The dtype a binary op on a and b produces (torch.result_type); see
+// Note [Type promotion].
+DType result_type(const Tensor& a, const Tensor& b);
+
 // ---- comparing whole tensors (no graph) ----
 // |a - b| <= atol + rtol * |b| everywhere (NaNs equal only if equal_nan).
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false);

@@ -42,6 +42,9 @@ struct AutogradMeta;  // defined in autograd/; core only holds a pointer
 // computing a wrong gradient from overwritten data.
 struct VersionCounter {
   std::atomic<uint32_t> value{0};
+  // How many in-place ops gave these tensors a new autograd history (see
+  // Note [In-place ops]): a view whose history predates one is stale.
+  std::atomic<uint32_t> rebases{0};
 };
 
 struct TensorImpl {
@@ -51,9 +54,10 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements, from storage->data()
   DType dtype = kDefaultFloat;
   std::shared_ptr<VersionCounter> version = std::make_shared<VersionCounter>();
-  // For a view: the tensor that owns the memory it looks at (the root, never
-  // itself a view). Null for a tensor that is not a view.
-  std::shared_ptr<TensorImpl> view_base;
+  // True for a view made by a view op (it looks at another tensor's memory).
+  // A flag, not a pointer to the base: holding the base would keep its
+  // autograd graph alive as long as any view of it.
+  bool is_view = false;
   // requires_grad, grad, grad_fn. Null while a tensor has never been part of
   // the graph (most tensors).
   std::shared_ptr<AutogradMeta> autograd;
