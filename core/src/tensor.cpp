@@ -56,9 +56,16 @@ void Tensor::bump_version() const { checked(impl_, "bump_version").version->valu
 Tensor make_empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape)
     EMBER_CHECK(s >= 0, ShapeError, "empty: negative size in shape ", shape_str(shape));
-  Backend& backend = backend_for(device.type);
-  EMBER_CHECK(device.index >= 0 && device.index < backend.device_count(), DeviceError, "device ", device.str(),
-              " is not available (", backend.device_count(), " ", backend.name(), " device(s) visible)");
+  // CPU memory is core's own (cpu_allocator), so data loaders can make CPU
+  // tensors without the kernels; other devices' memory comes from their
+  // Backend.
+  Allocator* allocator = &cpu_allocator();
+  if (!device.is_cpu()) {
+    Backend& backend = backend_for(device.type);
+    EMBER_CHECK(device.index >= 0 && device.index < backend.device_count(), DeviceError, "device ", device.str(),
+                " is not available (", backend.device_count(), " ", backend.name(), " device(s) visible)");
+    allocator = &backend.allocator(device.index);
+  }
   int64_t n = 1;
   for (int64_t s : shape)
     EMBER_CHECK(!__builtin_mul_overflow(n, s, &n), ShapeError, "empty: shape ", shape_str(shape), " has too many elements");
@@ -66,7 +73,7 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
   EMBER_CHECK(!__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &nbytes), ShapeError, "empty: shape ",
               shape_str(shape), " is too large");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(nbytes, device, backend.allocator(device.index));
+  impl->storage = std::make_shared<Storage>(nbytes, device, *allocator);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

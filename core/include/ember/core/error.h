@@ -20,6 +20,7 @@ class DeviceError : public Error { using Error::Error; };   // mismatched or mis
 class IndexError : public Error { using Error::Error; };    // dim or index out of range
 class ValueError : public Error { using Error::Error; };    // any other bad argument
 class AutogradError : public Error { using Error::Error; };  // misuse of the autograd graph
+class FileError : public Error { using Error::Error; };      // missing, unreadable or malformed file
 class InternalError : public Error { using Error::Error; };  // a broken invariant: a bug in Ember
 
 namespace detail {
