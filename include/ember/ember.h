@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ember/autograd/engine.h"
+#include "ember/autograd/functional.h"
 #include "ember/autograd/gradcheck.h"
 #include "ember/autograd/graph_dot.h"
 #include "ember/autograd/ops.h"

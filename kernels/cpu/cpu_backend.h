@@ -32,6 +32,10 @@ class CpuBackend final : public Backend {
   void index_add(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src) override;
   void gather(const TensorView& out, const TensorView& a, int64_t dim, const TensorView& index) override;
   void scatter_add(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src) override;
+  // window.cpp
+  void im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) override;
+  void col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) override;
+  void max_pool2d_indices(const TensorView& indices, const TensorView& x, const WindowGeometry& g) override;
 };
 
 }  // namespace ember::kernels::cpu

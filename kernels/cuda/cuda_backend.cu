@@ -88,6 +88,11 @@ class CudaBackend final : public Backend {
   void scatter_add(const TensorView&, int64_t, const TensorView&, const TensorView&) override {
     not_yet("scatter_add");
   }
+  void im2col(const TensorView&, const TensorView&, const WindowGeometry&) override { not_yet("im2col"); }
+  void col2im(const TensorView&, const TensorView&, const WindowGeometry&) override { not_yet("col2im"); }
+  void max_pool2d_indices(const TensorView&, const TensorView&, const WindowGeometry&) override {
+    not_yet("max_pool2d");
+  }
 };
 
 }  // namespace

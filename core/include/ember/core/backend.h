@@ -40,6 +40,14 @@ enum class BinaryOp {
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Gelu, Erf, Sign };
 enum class ReduceOp { Sum, Max, Min, ArgMax, ArgMin };
 
+// The window geometry shared by im2col/col2im and pooling: kernel (kh, kw),
+// stride, zero padding and dilation, for an input plane (h, w) giving an
+// output plane (out_h, out_w).
+struct WindowGeometry {
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  int64_t h = 0, w = 0, out_h = 0, out_w = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -84,6 +92,18 @@ class Backend {
   // out[index[i]] (along dim) += src[i] (gather's adjoint).
   virtual void scatter_add(const TensorView& out, int64_t dim, const TensorView& index,
                            const TensorView& src) = 0;
+
+  // im2col: x contiguous (N, C, H, W) -> cols contiguous (N, out_h*out_w,
+  // C*kh*kw), one row per output position holding its receptive field
+  // (zeros where it reaches into the padding), ordered (c, i, j).
+  virtual void im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) = 0;
+  // col2im, im2col's adjoint: adds each row of cols back into the (N, C, H,
+  // W) positions it came from. x must be zeroed by the caller.
+  virtual void col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) = 0;
+  // For max pooling: indices (N, C, out_h, out_w) int64 of the largest
+  // element of each window, as a flat position h*W + w within its plane.
+  // Padding counts as -inf; NaN wins, as in PyTorch.
+  virtual void max_pool2d_indices(const TensorView& indices, const TensorView& x, const WindowGeometry& g) = 0;
 };
 
 void register_backend(DeviceType type, Backend* backend);

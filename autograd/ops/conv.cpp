@@ -1,0 +1,109 @@
+// Convolution as im2col + one matrix product.
+//
+// unfold2d turns every output position's receptive field into a row, so
+//   out[n, l, co] = sum_k cols[n, l, k] * weight[co, k]
+// is a single GEMM (N*L, K) @ (K, C_out). unfold2d is a differentiable op
+// whose backward is fold (col2im) and vice versa, so conv2d's gradient with
+// respect to input, weight and bias (and its double backward) comes from
+// unfold, matmul, reshape and add.
+#include "ember/autograd/functional.h"
+
+#include "common.h"
+
+namespace ember {
+
+namespace {
+
+int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+
+WindowGeometry geometry(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation, const char* op) {
+  EMBER_CHECK(x.dim() == 4, ShapeError, op, ": expected input (N, C, H, W), got ", shape_str(x.shape()));
+  for (int i = 0; i < 2; ++i) {
+    EMBER_CHECK(kernel[i] > 0 && stride[i] > 0 && dilation[i] > 0 && padding[i] >= 0, ValueError, op,
+                ": kernel, stride and dilation must be positive and padding non-negative (kernel ", shape_str({kernel[0], kernel[1]}),
+                ", stride ", shape_str({stride[0], stride[1]}), ", padding ", shape_str({padding[0], padding[1]}),
+                ", dilation ", shape_str({dilation[0], dilation[1]}), ")");
+  }
+  WindowGeometry g{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
+                   x.size(2), x.size(3), 0, 0};
+  g.out_h = window_out(g.h, g.kh, g.sh, g.ph, g.dh);
+  g.out_w = window_out(g.w, g.kw, g.sw, g.pw, g.dw);
+  EMBER_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, op, ": input ", shape_str(x.shape()), " is too small for kernel ",
+              shape_str({kernel[0], kernel[1]}), " with padding ", shape_str({padding[0], padding[1]}), " and dilation ",
+              shape_str({dilation[0], dilation[1]}));
+  return g;
+}
+
+Tensor fold2d(const Tensor& cols, const Shape& x_shape, const WindowGeometry& g);
+
+struct UnfoldBackward final : Node {
+  WindowGeometry g;
+  std::string name() const override { return "UnfoldBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override { return {fold2d(grads[0], input_meta[0].shape, g)}; }
+};
+
+struct FoldBackward final : Node {
+  WindowGeometry g;
+  std::string name() const override { return "FoldBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    return {unfold2d(grads[0], {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
+  }
+};
+
+// col2im: sums each row of cols back into the positions it was read from.
+Tensor fold2d(const Tensor& cols, const Shape& x_shape, const WindowGeometry& g) {
+  Tensor x = zeros(x_shape, {.dtype = cols.dtype(), .device = cols.device()});
+  prim::backend(cols.device()).col2im(prim::view_of(x), prim::view_of(prim::contiguous(cols)), g);
+  if (should_record({cols})) {
+    auto node = std::make_shared<FoldBackward>();
+    node->g = g;
+    record(node, {cols}, x);
+  }
+  return x;
+}
+
+}  // namespace
+
+Tensor unfold2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation) {
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "unfold2d: expected a floating tensor, got ", dtype_name(x.dtype()));
+  WindowGeometry g = geometry(x, kernel, stride, padding, dilation, "unfold2d");
+  const int64_t k = x.size(1) * g.kh * g.kw;
+  Tensor cols = prim::empty({x.size(0), g.out_h * g.out_w, k}, x.dtype(), x.device());
+  if (cols.numel() > 0) prim::backend(x.device()).im2col(prim::view_of(cols), prim::view_of(prim::contiguous(x)), g);
+  if (should_record({x})) {
+    auto node = std::make_shared<UnfoldBackward>();
+    node->g = g;
+    record(node, {x}, cols);
+  }
+  return cols;
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+  EMBER_CHECK(x.dim() == 4 && weight.dim() == 4, ShapeError, "conv2d: expected input (N, C, H, W) and weight (C_out, "
+              "C_in/groups, kh, kw), got ", shape_str(x.shape()), " and ", shape_str(weight.shape()));
+  const int64_t groups = o.groups, c_in = x.size(1), c_out = weight.size(0);
+  EMBER_CHECK(groups > 0 && c_in % groups == 0 && c_out % groups == 0 && weight.size(1) * groups == c_in, ShapeError,
+              "conv2d: input ", shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
+              " do not match for groups=", groups, " (need C_in = weight.size(1) * groups, both divisible)");
+  EMBER_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == c_out), ShapeError, "conv2d: bias of shape ",
+              shape_str(bias.defined() ? bias.shape() : Shape{}), " for ", c_out, " output channels");
+  EMBER_CHECK(x.dtype() == weight.dtype(), DTypeError, "conv2d: input is ", dtype_name(x.dtype()), " but weight is ",
+              dtype_name(weight.dtype()));
+  const Pair kernel{weight.size(2), weight.size(3)};
+  WindowGeometry g = geometry(x, kernel, o.stride, o.padding, o.dilation, "conv2d");
+  const int64_t n = x.size(0), l = g.out_h * g.out_w, cg_in = c_in / groups, cg_out = c_out / groups;
+  std::vector<Tensor> outs;
+  for (int64_t gi = 0; gi < groups; ++gi) {
+    Tensor xg = groups == 1 ? x : narrow(x, 1, gi * cg_in, cg_in);
+    Tensor wg = groups == 1 ? weight : narrow(weight, 0, gi * cg_out, cg_out);
+    Tensor cols = unfold2d(xg, kernel, o.stride, o.padding, o.dilation);       // (N, L, K)
+    Tensor y = matmul(reshape(cols, {n * l, -1}), reshape(wg, {cg_out, -1}).t());  // (N*L, C_out/groups)
+    outs.push_back(y);
+  }
+  Tensor y = groups == 1 ? outs[0] : cat(outs, 1);                             // (N*L, C_out)
+  if (bias.defined()) y = y + bias;
+  // (N*L, C_out) -> (N, C_out, out_h, out_w)
+  return contiguous(permute(reshape(y, {n, g.out_h, g.out_w, c_out}), {0, 3, 1, 2}));
+}
+
+}  // namespace ember

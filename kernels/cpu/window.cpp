@@ -1,0 +1,98 @@
+// CPU kernels over sliding windows: im2col / col2im (the heart of conv2d as
+// GEMM: each output position's receptive field becomes one row of a
+// matrix, so a convolution is one matrix product) and max-pool indices.
+#include <cmath>
+#include <limits>
+
+#include "cpu_backend.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+// Calls f(l, k, h, w) for every (output position l, column k) pair whose
+// input pixel (h, w) lies inside the plane; positions in the padding are
+// skipped (they read as zero).
+template <typename F>
+void for_each_window_tap(int64_t channels, const WindowGeometry& g, F f) {
+  const int64_t taps = g.kh * g.kw;
+  for (int64_t oh = 0; oh < g.out_h; ++oh)
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+      const int64_t l = oh * g.out_w + ow;
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t h = oh * g.sh - g.ph + i * g.dh;
+        if (h < 0 || h >= g.h) continue;
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const int64_t w = ow * g.sw - g.pw + j * g.dw;
+          if (w < 0 || w >= g.w) continue;
+          for (int64_t c = 0; c < channels; ++c) f(l, c * taps + i * g.kw + j, c, h, w);
+        }
+      }
+    }
+}
+
+}  // namespace
+
+void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) {
+  const int64_t n = x.shape[0], c = x.shape[1];
+  const int64_t plane = g.h * g.w, rows = g.out_h * g.out_w, k = c * g.kh * g.kw;
+  EMBER_DISPATCH_FLOATING(x.dtype, "im2col", [&] {
+    for (int64_t b = 0; b < n; ++b) {
+      const scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
+      scalar_t* cb = cols.ptr<scalar_t>() + b * rows * k;
+      std::fill(cb, cb + rows * k, scalar_t(0));  // the padding taps stay zero
+      for_each_window_tap(c, g, [&](int64_t l, int64_t col, int64_t ch, int64_t h, int64_t w) {
+        cb[l * k + col] = xb[ch * plane + h * g.w + w];
+      });
+    }
+  });
+}
+
+void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) {
+  const int64_t n = x.shape[0], c = x.shape[1];
+  const int64_t plane = g.h * g.w, rows = g.out_h * g.out_w, k = c * g.kh * g.kw;
+  EMBER_DISPATCH_FLOATING(x.dtype, "col2im", [&] {
+    for (int64_t b = 0; b < n; ++b) {
+      scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
+      const scalar_t* cb = cols.ptr<scalar_t>() + b * rows * k;
+      for_each_window_tap(c, g, [&](int64_t l, int64_t col, int64_t ch, int64_t h, int64_t w) {
+        xb[ch * plane + h * g.w + w] += cb[l * k + col];
+      });
+    }
+  });
+}
+
+void CpuBackend::max_pool2d_indices(const TensorView& indices, const TensorView& x, const WindowGeometry& g) {
+  const int64_t planes = x.shape[0] * x.shape[1], plane = g.h * g.w;
+  EMBER_DISPATCH_FLOATING(x.dtype, "max_pool2d", [&] {
+    for (int64_t p = 0; p < planes; ++p) {
+      const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
+      int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
+      // The flat index of the window's largest element (-1 if the window
+      // lies entirely in the padding, which the ops layer rules out).
+      auto argmax_of_window = [&](int64_t oh, int64_t ow) {
+        int64_t best = -1;
+        scalar_t best_v = -std::numeric_limits<scalar_t>::infinity();
+        for (int64_t i = 0; i < g.kh; ++i) {
+          const int64_t h = oh * g.sh - g.ph + i * g.dh;
+          if (h < 0 || h >= g.h) continue;
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t w = ow * g.sw - g.pw + j * g.dw;
+            if (w < 0 || w >= g.w) continue;
+            const scalar_t v = xp[h * g.w + w];
+            if (std::isnan(v)) return h * g.w + w;  // NaN wins
+            if (best < 0 || v > best_v) {
+              best = h * g.w + w;
+              best_v = v;
+            }
+          }
+        }
+        return best;
+      };
+      for (int64_t oh = 0; oh < g.out_h; ++oh)
+        for (int64_t ow = 0; ow < g.out_w; ++ow) ip[oh * g.out_w + ow] = argmax_of_window(oh, ow);
+    }
+  });
+}
+
+}  // namespace ember::kernels::cpu
