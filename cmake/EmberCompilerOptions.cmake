@@ -9,6 +9,20 @@ if(EMBER_NATIVE)
   target_compile_options(ember_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
 endif()
 
+# Note [GCC 12 AVX-512 SLP miscompile]
+# GCC 12.2 with AVX-512 enabled (-march=native on Zen 4, or x86-64-v4) and
+# -O2/-O3 miscompiles aggregate initialization in its SLP vectorizer: a
+# Conv2dOptions{} built inside std::make_shared arrived with padding (1, 0)
+# instead of (0, 0) (tests/test_nn.cpp caught it as a wrong LeNet shape).
+# -fno-tree-slp-vectorize avoids it; the loop vectorizer, which our kernels
+# rely on, stays on. Consumers of an installed Ember get the flag too
+# (EMBER_SAFE_FLAGS on the ember target), since they compile our headers.
+set(EMBER_SAFE_FLAGS "")
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  set(EMBER_SAFE_FLAGS -fno-tree-slp-vectorize)
+  target_compile_options(ember_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${EMBER_SAFE_FLAGS}>)
+endif()
+
 if(EMBER_SANITIZE)
   set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_compile_options(ember_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${_san}>)

@@ -1,6 +1,12 @@
-// data: IDX reader, datasets, DataLoader, transforms. Depends on core only.
-// The readers arrive with the MNIST training issue; this header marks the
-// module's include root (ember/data/...).
+// data: everything to feed a model from IDX files, on core only (no autograd,
+// no nn): the IDX reader/writer, Dataset/TensorDataset/Subset, MNIST-style
+// datasets, the DataLoader with its prefetch thread, and the transforms.
+// docs/data.md walks through it.
 #pragma once
 
-#include "ember/core/tensor.h"
+#include "ember/data/dataset.h"
+#include "ember/data/idx.h"
+#include "ember/data/loader.h"
+#include "ember/data/mnist.h"
+#include "ember/data/random.h"
+#include "ember/data/transforms.h"

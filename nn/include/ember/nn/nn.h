@@ -1,6 +1,8 @@
-// nn: Module, Parameter, layers, losses, safetensors state_dict.
-// Depends on autograd. The layers arrive with the MNIST training issue; this
-// header marks the module's include root (ember/nn/...).
+// nn: everything for building models (#include <ember/nn/nn.h>).
 #pragma once
 
-#include "ember/autograd/ops.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/module.h"
+#include "ember/nn/safetensors.h"
+#include "ember/nn/summary.h"

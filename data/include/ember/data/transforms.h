@@ -1,0 +1,49 @@
+// Transforms the DataLoader applies while it builds a batch, in this order:
+//
+//   1. RandomShift (optional, uint8 space): move the image by (dx, dy) with
+//      dx, dy uniform in [-k, k], filling uncovered pixels with 0. The draw
+//      is a function of (seed, epoch, dataset index): Note [Data randomness].
+//   2. to float: x = pixel / 255, in [0, 1]   (torchvision's ToTensor)
+//   3. Normalize (optional): x = (x - mean[c]) / std[c]
+//                                             (torchvision's Normalize)
+//
+// Steps 2 and 3 are done in the batch's dtype, in the same operation order
+// as torchvision, so a float32 batch equals PyTorch's bit for bit. As a
+// pixel has only 256 values, they become a 256-entry table per channel
+// (pixel_table) and a batch is built by lookup.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "ember/core/dtype.h"
+#include "ember/core/shape.h"
+
+namespace ember::data {
+
+struct Normalize {
+  std::vector<double> mean = {0.0};  // one value for all channels, or one per channel
+  std::vector<double> std = {1.0};
+
+  /// Training-set statistics of the prepared datasets (docs/data.md).
+  static Normalize mnist_digits() { return {{0.130884}, {0.308352}}; }
+  static Normalize fashion_mnist() { return {{0.286041}, {0.353024}}; }
+};
+
+struct RandomShift {
+  int64_t max_shift = 2;  // k: each of dx, dy is uniform in [-k, k]
+};
+
+/// Shifts a uint8 image [C, H, W] by dx columns (right when > 0) and dy rows
+/// (down when > 0): dst[c][y][x] = src[c][y - dy][x - dx], 0 outside.
+void shift_image(const uint8_t* src, uint8_t* dst, const Shape& chw, int64_t dx, int64_t dy);
+
+/// The value each pixel 0..255 of channel c becomes (steps 2 and 3 above),
+/// for float (T = float) or double (T = double) batches. `normalize` may be
+/// null (no step 3). Throws ValueError for a mean/std list that is neither
+/// one value nor one per channel, or a std that is not positive.
+template <typename T>
+std::vector<std::array<T, 256>> pixel_table(const Normalize* normalize, int64_t channels);
+
+}  // namespace ember::data
