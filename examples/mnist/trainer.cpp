@@ -1,0 +1,326 @@
+// ember-mnist's training loop: data, model, optimizer and schedule from a
+// Config; progress, metrics, checkpoints, and exact resume (Note [Exact
+// resume] in trainer.h).
+#include "trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include <ember/core/backend.h>
+#include <ember/data/data.h>
+#include <ember/kernels/register.h>
+#include <ember/ember.h>
+#include <ember/optim/optim.h>
+
+#include "models.h"
+
+namespace ember::mnist {
+
+namespace fs = std::filesystem;
+
+nlohmann::json Config::to_json() const {
+  return {{"model", model}, {"dataset", dataset}, {"data_dir", data_dir}, {"device", device}, {"dtype", dtype},
+          {"epochs", epochs}, {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
+          {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
+          {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"label_smoothing", label_smoothing},
+          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}};
+}
+
+Config Config::from_json(const nlohmann::json& j) {
+  Config c;
+  c.model = j.value("model", c.model);
+  c.dataset = j.value("dataset", c.dataset);
+  c.data_dir = j.value("data_dir", c.data_dir);
+  c.device = j.value("device", c.device);
+  c.dtype = j.value("dtype", c.dtype);
+  c.epochs = j.value("epochs", c.epochs);
+  c.batch_size = j.value("batch_size", c.batch_size);
+  c.optimizer = j.value("optimizer", c.optimizer);
+  c.lr = j.value("lr", c.lr);
+  c.momentum = j.value("momentum", c.momentum);
+  c.weight_decay = j.value("weight_decay", c.weight_decay);
+  c.schedule = j.value("schedule", c.schedule);
+  c.warmup_epochs = j.value("warmup_epochs", c.warmup_epochs);
+  c.augment = j.value("augment", c.augment);
+  c.label_smoothing = j.value("label_smoothing", c.label_smoothing);
+  c.seed = j.value("seed", c.seed);
+  c.threads = j.value("threads", c.threads);
+  c.out = j.value("out", c.out);
+  c.max_steps = j.value("max_steps", c.max_steps);
+  return c;
+}
+
+namespace {
+
+DType dtype_of_name(const std::string& s) {
+  if (s == "float32") return DType::Float32;
+  if (s == "float64") return DType::Float64;
+  throw ValueError("--dtype must be float32 or float64, got '" + s + "'");
+}
+
+fs::path data_root(const Config& c) {
+  if (!c.data_dir.empty()) return c.data_dir;
+  if (c.dataset == "mnist") return data::default_datasets_dir() / "mnist-digits";
+  if (c.dataset == "fashion") return data::default_datasets_dir() / "fashion-mnist";
+  throw ValueError("--dataset must be mnist or fashion, got '" + c.dataset + "'");
+}
+
+data::DataLoader make_loader(const Config& c, data::Split split) {
+  auto ds = std::make_shared<data::MnistDataset>(data_root(c), split);
+  data::DataLoaderOptions o;
+  o.batch_size = split == data::Split::Train ? c.batch_size : 200;
+  o.shuffle = split == data::Split::Train;
+  o.seed = c.seed;
+  o.normalize = c.dataset == "fashion" ? data::Normalize::fashion_mnist() : data::Normalize::mnist_digits();
+  if (split == data::Split::Train && c.augment > 0) o.random_shift = data::RandomShift{c.augment};
+  o.dtype = dtype_of_name(c.dtype);
+  return data::DataLoader(ds, o);
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params) {
+  if (c.optimizer == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+  if (c.optimizer == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+  if (c.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .momentum = c.momentum, .weight_decay = c.weight_decay, .nesterov = c.momentum > 0});
+  throw ValueError("--optimizer must be adam, adamw or sgd, got '" + c.optimizer + "'");
+}
+
+// Schedules step once per batch.
+std::shared_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimizer& opt, int64_t steps_per_epoch) {
+  const int64_t total = c.epochs * steps_per_epoch, warm = c.warmup_epochs * steps_per_epoch;
+  std::shared_ptr<optim::LRScheduler> main;
+  if (c.schedule == "none") return nullptr;
+  if (c.schedule == "onecycle") return std::make_shared<optim::OneCycleLR>(opt, c.lr, optim::OneCycleOptions{.total_steps = total});
+  if (c.schedule == "step") main = std::make_shared<optim::StepLR>(opt, std::max<int64_t>(1, (total - warm) / 3), 0.1);
+  else if (c.schedule == "cosine") main = std::make_shared<optim::CosineAnnealingLR>(opt, std::max<int64_t>(1, total - warm));
+  else throw ValueError("--schedule must be none, step, cosine or onecycle, got '" + c.schedule + "'");
+  if (warm == 0) return main;
+  auto warmup = std::make_shared<optim::LinearLR>(opt, 0.01, 1.0, warm);
+  return std::make_shared<optim::SequentialLR>(opt, std::vector<std::shared_ptr<optim::LRScheduler>>{warmup, main},
+                                               std::vector<int64_t>{warm});
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+};
+
+EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device) {
+  model.eval();
+  NoGradGuard no_grad;
+  double loss = 0;
+  int64_t correct = 0, seen = 0;
+  for (data::Batch& b : loader.epoch(0)) {
+    Tensor logits = model(b.images.to(device));
+    Tensor labels = b.labels.to(device);
+    loss += cross_entropy(logits, labels, 0.0, Reduction::Sum).item<double>();
+    correct += sum(eq(argmax(logits, 1), labels)).item<int64_t>();
+    seen += labels.numel();
+  }
+  model.train();
+  return {loss / seen, static_cast<double>(correct) / seen};
+}
+
+// A one-line progress bar on a terminal; nothing otherwise (epoch lines suffice).
+class Progress {
+ public:
+  Progress(int64_t total, int64_t epoch) : total_(total), epoch_(epoch), tty_(isatty(STDOUT_FILENO)) {}
+  void update(int64_t done, double loss, double samples_per_s) {
+    if (!tty_ || (done % 5 != 0 && done != total_)) return;
+    const int width = 30;
+    int filled = static_cast<int>(width * done / std::max<int64_t>(total_, 1));
+    double eta = samples_per_s > 0 ? (total_ - done) * batch_ / samples_per_s : 0;
+    std::printf("\repoch %lld [%s%s] %lld/%lld loss %.4f  %.0f samples/s  ETA %.0fs ", static_cast<long long>(epoch_ + 1),
+                std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), static_cast<long long>(done),
+                static_cast<long long>(total_), loss, samples_per_s, eta);
+    std::fflush(stdout);
+  }
+  void set_batch(int64_t b) { batch_ = b; }
+  void finish() {
+    if (tty_) std::printf("\r%s\r", std::string(110, ' ').c_str());
+  }
+
+ private:
+  int64_t total_, epoch_, batch_ = 64;
+  bool tty_;
+};
+
+const char* kCsvHeader = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,lr,epoch_seconds,samples_per_second";
+
+// Keeps metrics.csv's header and the rows of epochs <= last_epoch.
+void truncate_metrics(const fs::path& path, int64_t last_epoch) {
+  std::vector<std::string> keep{kCsvHeader};
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line))
+    if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= last_epoch) keep.push_back(line);
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  for (auto& l : keep) out << l << "\n";
+}
+
+std::string startup_line(const Config& c, const nn::Module& model) {
+  const char* simd =
+#if defined(__AVX512F__)
+      "AVX-512";
+#elif defined(__AVX2__)
+      "AVX2";
+#else
+      "SSE2";
+#endif
+  const bool cuda = kernels::built_with_cuda();
+  const int gpus = cuda ? backend_for(DeviceType::CUDA).device_count() : 0;
+  std::ostringstream os;
+  os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " | threads 1 (--threads "
+     << c.threads << "; the thread pool arrives with the CPU performance work) | CUDA " << (cuda ? "built" : "not built")
+     << ", " << gpus << " GPU(s) | " << c.model << " (" << model.num_parameters() << " parameters) on " << c.dataset
+     << ", " << c.device << ", " << c.dtype;
+  return os.str();
+}
+
+}  // namespace
+
+double train(const Config& c) {
+  const Device device(c.device);
+  const fs::path out(c.out);
+  fs::create_directories(out);
+  const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv";
+
+  manual_seed(c.seed);
+  auto model = make_model(c.model);
+  model->to(dtype_of_name(c.dtype));
+  model->to(device);
+  data::DataLoader train_loader = make_loader(c, data::Split::Train), test_loader = make_loader(c, data::Split::Test);
+  auto opt = make_optimizer(c, model->parameters());
+  auto schedule = make_schedule(c, *opt, train_loader.num_batches());
+  std::printf("%s\n", startup_line(c, *model).c_str());
+  std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(train_loader.dataset().size()),
+              static_cast<long long>(test_loader.dataset().size()), data_root(c).c_str());
+
+  int64_t start_epoch = 0, step = 0;
+  if (c.resume && fs::exists(ckpt)) {
+    SafetensorsContents file = load_safetensors(ckpt);
+    NamedTensors model_state;
+    optim::StateDict opt_state, sched_state;
+    for (auto& [name, t] : file.tensors) {
+      if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
+      else if (name.rfind("optimizer.", 0) == 0) opt_state.tensors.emplace_back(name.substr(10), t);
+    }
+    for (auto& [k, v] : nlohmann::json::parse(file.metadata.at("optimizer_scalars")).items())
+      opt_state.scalars.emplace_back(k, v.get<double>());
+    if (schedule)
+      for (auto& [k, v] : nlohmann::json::parse(file.metadata.at("scheduler_scalars")).items())
+        sched_state.scalars.emplace_back(k, v.get<double>());
+    model->load_state_dict(model_state);
+    opt->load_state_dict(opt_state);
+    if (schedule) schedule->load_state_dict(sched_state);
+    start_epoch = std::stoll(file.metadata.at("epoch"));
+    step = std::stoll(file.metadata.at("step"));
+    default_generator().manual_seed(std::stoull(file.metadata.at("rng_seed")));
+    default_generator().set_offset(std::stoull(file.metadata.at("rng_offset")));
+    truncate_metrics(csv, start_epoch);
+    std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(start_epoch),
+                static_cast<long long>(step));
+  } else {
+    std::ofstream(csv, std::ios::trunc) << kCsvHeader << "\n";
+  }
+  std::ofstream(out / "config.json") << c.to_json().dump(2) << "\n";
+
+  double test_accuracy = 0;
+  for (int64_t epoch = start_epoch; epoch < c.epochs; ++epoch) {
+    model->train();
+    Progress progress(train_loader.num_batches(), epoch);
+    progress.set_batch(c.batch_size);
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, done = 0;
+    for (data::Batch& b : train_loader.epoch(epoch)) {
+      Tensor x = b.images.to(device), y = b.labels.to(device);
+      Tensor logits = (*model)(x);
+      Tensor loss = cross_entropy(logits, y, c.label_smoothing);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        throw Error("training diverged: the loss became " + std::to_string(loss_value) + " at epoch " +
+                    std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " (try a lower --lr)");
+      opt->zero_grad();
+      loss.backward();
+      opt->step();
+      if (schedule) schedule->step();
+      ++step;
+      ++done;
+      loss_sum += loss_value * y.numel();
+      {
+        NoGradGuard no_grad;
+        correct += sum(eq(argmax(logits, 1), y)).item<int64_t>();
+      }
+      seen += y.numel();
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress.update(done, loss_sum / seen, seen / std::max(secs, 1e-9));
+      if (c.max_steps > 0 && step >= c.max_steps) break;
+    }
+    progress.finish();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EvalResult test = evaluate(*model, test_loader, device);
+    test_accuracy = test.accuracy;
+    const double lr = opt->param_groups()[0].lr();
+    std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
+                static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), loss_sum / seen,
+                100.0 * correct / seen, test.loss, 100 * test.accuracy, lr, secs, seen / secs);
+    std::fflush(stdout);
+    {
+      std::ofstream f(csv, std::ios::app);
+      char row[512];
+      std::snprintf(row, sizeof row, "%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f,%.1f", static_cast<long long>(epoch + 1),
+                    static_cast<long long>(step), loss_sum / seen, static_cast<double>(correct) / seen, test.loss,
+                    test.accuracy, lr, secs, seen / secs);
+      f << row << "\n";
+    }
+    // Checkpoint: model and optimizer tensors, everything else as metadata.
+    NamedTensors tensors;
+    for (auto& [n, t] : model->state_dict()) tensors.emplace_back("model." + n, t);
+    optim::StateDict opt_state = opt->state_dict();
+    for (auto& [n, t] : opt_state.tensors) tensors.emplace_back("optimizer." + n, t);
+    nlohmann::json opt_scalars = nlohmann::json::object(), sched_scalars = nlohmann::json::object();
+    for (auto& [k, v] : opt_state.scalars) opt_scalars[k] = v;
+    if (schedule)
+      for (auto& [k, v] : schedule->state_dict().scalars) sched_scalars[k] = v;
+    save_safetensors(ckpt, tensors,
+                     {{"format", "ember-mnist-checkpoint-1"}, {"epoch", std::to_string(epoch + 1)},
+                      {"step", std::to_string(step)}, {"rng_seed", std::to_string(default_generator().seed())},
+                      {"rng_offset", std::to_string(default_generator().offset())},
+                      {"optimizer_scalars", opt_scalars.dump()}, {"scheduler_scalars", sched_scalars.dump()},
+                      {"config", c.to_json().dump()}});
+    model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    if (c.max_steps > 0 && step >= c.max_steps) break;
+  }
+  return test_accuracy;
+}
+
+double evaluate_file(const std::string& path, const Config& config) {
+  SafetensorsContents file = load_safetensors(path);
+  Config c = config;
+  if (auto it = file.metadata.find("config"); it != file.metadata.end()) {
+    Config saved = Config::from_json(nlohmann::json::parse(it->second));
+    c.model = saved.model;
+    c.dtype = saved.dtype;
+  }
+  auto model = make_model(c.model);
+  model->to(dtype_of_name(c.dtype));
+  NamedTensors state;
+  const bool is_checkpoint = file.find("model.conv1.weight") || file.metadata.count("epoch");
+  for (auto& [name, t] : file.tensors) {
+    if (!is_checkpoint) state.emplace_back(name, t);
+    else if (name.rfind("model.", 0) == 0) state.emplace_back(name.substr(6), t);
+  }
+  model->load_state_dict(state);
+  EvalResult r = evaluate(*model, make_loader(c, data::Split::Test), Device(c.device));
+  std::printf("%s on %s test: loss %.4f, accuracy %.2f%%\n", c.model.c_str(), c.dataset.c_str(), r.loss, 100 * r.accuracy);
+  return r.accuracy;
+}
+
+}  // namespace ember::mnist

