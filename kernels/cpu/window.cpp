@@ -39,11 +39,22 @@ void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const Windo
   EMBER_DISPATCH_FLOATING(x.dtype, "im2col", [&] {
     for (int64_t b = 0; b < n; ++b) {
       const scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
-      scalar_t* cb = cols.ptr<scalar_t>() + b * rows * k;
-      std::fill(cb, cb + rows * k, scalar_t(0));  // the padding taps stay zero
-      for_each_window_tap(c, g, [&](int64_t l, int64_t col, int64_t ch, int64_t h, int64_t w) {
-        cb[l * k + col] = xb[ch * plane + h * g.w + w];
-      });
+      // Each output position's row is written once, front to back: taps in
+      // the padding get 0, so the buffer needs no clearing first.
+      scalar_t* out = cols.ptr<scalar_t>() + b * rows * k;
+      for (int64_t oh = 0; oh < g.out_h; ++oh)
+        for (int64_t ow = 0; ow < g.out_w; ++ow)
+          for (int64_t ch = 0; ch < c; ++ch) {
+            const scalar_t* xc = xb + ch * plane;
+            for (int64_t i = 0; i < g.kh; ++i) {
+              const int64_t h = oh * g.sh - g.ph + i * g.dh;
+              const bool row_inside = h >= 0 && h < g.h;
+              for (int64_t j = 0; j < g.kw; ++j) {
+                const int64_t w = ow * g.sw - g.pw + j * g.dw;
+                *out++ = row_inside && w >= 0 && w < g.w ? xc[h * g.w + w] : scalar_t(0);
+              }
+            }
+          }
     }
   });
 }
