@@ -1,0 +1,94 @@
+// Adam and AdamW, following torch/optim/adam.py's _single_tensor_adam and
+// adamw.py's _single_tensor_adamw (PyTorch 1.13, not capturable); the math
+// is in docs/optim.md ("Adam", "AdamW"). The two differ in one line: where
+// the weight decay goes.
+#include "ember/optim/adam.h"
+
+#include <cmath>
+
+#include "ember/autograd/ops.h"
+#include "fused.h"
+
+namespace ember::optim {
+
+namespace {
+
+Options to_options(const AdamOptions& o) {
+  return {{"lr", o.lr},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"amsgrad", o.amsgrad ? 1.0 : 0.0},
+          {"maximize", o.maximize ? 1.0 : 0.0}};
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}}, options) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions defaults) : Adam("Adam", false, std::move(groups), defaults) {}
+
+Adam::Adam(const char* name, bool decoupled, std::vector<ParamGroup> groups, AdamOptions defaults)
+    : Optimizer(name, to_options(defaults)), decoupled_(decoupled) {
+  buffer_names_ = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+  init_groups(std::move(groups));
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
+    : AdamW(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}}, options) {}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions d)
+    : Adam("AdamW", true, std::move(groups),
+           AdamOptions{d.lr, d.beta1, d.beta2, d.eps, d.weight_decay, d.amsgrad, d.maximize}) {}
+
+void Adam::validate(const Options& o, const std::string& where) const {
+  check_non_negative(o, "lr", where);
+  check_non_negative(o, "eps", where);
+  check_in_unit_interval(o, "beta1", where);
+  check_in_unit_interval(o, "beta2", where);
+  check_non_negative(o, "weight_decay", where);
+  check_flag(o, "amsgrad", where);
+  check_flag(o, "maximize", where);
+}
+
+void Adam::update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) {
+  const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2");
+  const double eps = group.get("eps"), weight_decay = group.get("weight_decay");
+  const double step = static_cast<double>(state.step);
+  const double bias_correction1 = 1 - std::pow(beta1, step);
+  const double bias_correction2 = 1 - std::pow(beta2, step);
+  const double step_size = lr / bias_correction1;
+  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+  const bool amsgrad = group.get("amsgrad") != 0, maximize = group.get("maximize") != 0;
+
+  Tensor& exp_avg = buffer(state, "exp_avg", param);
+  Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
+  Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
+  if (fused() && fused::applicable({&param, &grad, &exp_avg, &exp_avg_sq}) &&
+      (!amsgrad || fused::applicable({&param, &max_sq}))) {
+    fused::adam(param, grad, exp_avg, exp_avg_sq, max_sq,
+                {lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt, maximize, decoupled_});
+    return;
+  }
+
+  // The reference path, op by op (the fused loop repeats it exactly).
+  Tensor g = maximize ? -grad : grad;
+  if (decoupled_) {
+    param.mul_(1 - lr * weight_decay);  // AdamW: shrink the weights directly
+  } else if (weight_decay != 0) {
+    g = g + param * weight_decay;  // Adam: L2 penalty's gradient
+  }
+  exp_avg.mul_(beta1).add_(g, 1 - beta1);             // m = beta1 m + (1 - beta1) g
+  exp_avg_sq.mul_(beta2).add_(g * (1 - beta2) * g);  // v = beta2 v + (1 - beta2) g^2 (torch's addcmul_ order)
+  Tensor second = exp_avg_sq;
+  if (amsgrad) {
+    max_sq.copy_(maximum(max_sq, exp_avg_sq));  // AMSGrad: the largest v seen so far
+    second = max_sq;
+  }
+  Tensor denom = second.sqrt() / bias_correction2_sqrt + eps;
+  param.add_(exp_avg / denom, -step_size);  // torch's addcdiv_(exp_avg, denom, value=-step_size)
+}
+
+}  // namespace ember::optim

@@ -1,0 +1,95 @@
+// End to end: Ember trains LeNet exactly as PyTorch does.
+//
+// tests/make_training_fixture.py had PyTorch train LeNet with Adam (lr
+// 1e-3, batch 64) for 200 steps in float64 (and 50 in float32) on the
+// prepared MNIST digits, from initial weights it saved. Here Ember loads
+// those weights, builds the same batches with its DataLoader and trains:
+// in float64 every step's loss and the final weights must agree within
+// 1e-9 relative, and in float32 the first 50 losses within 1e-4. This one
+// test covers the whole stack: conv2d, pooling, linear, cross-entropy,
+// backward, Adam, safetensors and the data pipeline.
+//
+// It needs the prepared digits (bash scripts/prepare_data.sh, which
+// scripts/test.sh runs); without them it says so and passes nothing.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include <ember/data/data.h>
+#include <ember/optim/optim.h>
+
+#include "../examples/mnist/models.h"
+#include "support.h"
+
+using namespace ember;
+using namespace ember::test;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  std::string here = __FILE__;
+  return here.substr(0, here.find_last_of('/')) + "/fixtures/train/" + name;
+}
+
+std::filesystem::path digits_dir() {
+  std::string here = __FILE__;
+  return std::filesystem::path(here.substr(0, here.find_last_of('/'))) / ".." / "datasets" / "mnist-digits";
+}
+
+// Trains `steps` steps; returns the losses.
+std::vector<double> train_steps(mnist::LeNet& net, DType dtype, const nlohmann::json& order, int64_t steps) {
+  auto dataset = std::make_shared<data::MnistDataset>(digits_dir(), data::Split::Train);
+  data::DataLoader loader(dataset, {.normalize = data::Normalize::mnist_digits(), .dtype = dtype, .prefetch = 0});
+  optim::Adam adam(net.parameters(), {.lr = 1e-3});
+  std::vector<double> losses;
+  for (int64_t s = 0; s < steps; ++s) {
+    data::Batch b = loader.make_batch(order[s].get<std::vector<int64_t>>());
+    Tensor loss = cross_entropy(net(b.images), b.labels);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    losses.push_back(loss.item<double>());
+  }
+  return losses;
+}
+
+}  // namespace
+
+TEST_CASE("LeNet + Adam trains exactly as in PyTorch (float64, 200 steps; float32, 50 steps)", "[train][parity]") {
+  if (!std::filesystem::exists(digits_dir() / "train-images-idx3-ubyte")) {
+    WARN("SKIPPED: prepared MNIST digits not found at " << digits_dir() << " (run bash scripts/prepare_data.sh)");
+    return;
+  }
+  std::ifstream f(fixture("lenet_steps.json"));
+  REQUIRE(f.good());
+  nlohmann::json steps = nlohmann::json::parse(f);
+  const auto init = load_safetensors(fixture("lenet_init.safetensors")).tensors;
+
+  SECTION("float64: every loss and the final weights within 1e-9") {
+    mnist::LeNet net;
+    net.to(DType::Float64);
+    net.load_state_dict(init);
+    auto want = steps["losses_float64"].get<std::vector<double>>();
+    auto got = train_steps(net, DType::Float64, steps["order"], static_cast<int64_t>(want.size()));
+    for (size_t i = 0; i < want.size(); ++i) {
+      INFO("step " << i << ": ember " << got[i] << ", torch " << want[i]);
+      REQUIRE(std::abs(got[i] - want[i]) <= 1e-9 * std::abs(want[i]));
+    }
+    const auto final_weights = load_safetensors(fixture("lenet_final64.safetensors"));
+    for (const auto& [name, t] : net.state_dict()) {
+      INFO(name);
+      check_close(t, ref_of(final_weights.at(name)), 1e-9, 1e-12, name);
+    }
+  }
+  SECTION("float32: the first 50 losses within 1e-4") {
+    mnist::LeNet net;
+    net.load_state_dict(init);  // copied into the float32 parameters
+    auto want = steps["losses_float32"].get<std::vector<double>>();
+    auto got = train_steps(net, DType::Float32, steps["order"], static_cast<int64_t>(want.size()));
+    for (size_t i = 0; i < want.size(); ++i) {
+      INFO("step " << i << ": ember " << got[i] << ", torch " << want[i]);
+      REQUIRE(std::abs(got[i] - want[i]) <= 1e-4 * std::abs(want[i]));
+    }
+  }
+}
