@@ -199,6 +199,13 @@ double train(const Config& c) {
   auto opt = make_optimizer(c, model->parameters());
   auto schedule = make_schedule(c, *opt, train_loader.num_batches());
   std::printf("%s\n", startup_line(c, *model).c_str());
+  {
+    Tensor example = zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = device});
+    const bool was_training = model->is_training();
+    model->eval();  // a one-image batch: batch norm must not use its statistics
+    std::printf("%s", nn::summary_table(nn::summarize(*model, example)).c_str());
+    model->train(was_training);
+  }
   std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(train_loader.dataset().size()),
               static_cast<long long>(test_loader.dataset().size()), data_root(c).c_str());
 
