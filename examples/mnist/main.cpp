@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   train->add_option("--dtype", c.dtype, "float32 or float64")->capture_default_str();
   train->add_option("--out", c.out, "run directory")->capture_default_str();
   train->add_option("--max-steps", c.max_steps, "stop after this many steps (0: no limit)");
+  train->add_option("--train-limit", c.train_limit, "train on the first N training images only (0: all)");
   train->add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors, exactly");
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
   eval->add_option("file", file, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,7 @@ nlohmann::json Config::to_json() const {
           {"epochs", epochs}, {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"label_smoothing", label_smoothing},
-          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}};
+          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -52,6 +53,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.threads = j.value("threads", c.threads);
   c.out = j.value("out", c.out);
   c.max_steps = j.value("max_steps", c.max_steps);
+  c.train_limit = j.value("train_limit", c.train_limit);
   return c;
 }
 
@@ -71,7 +73,9 @@ fs::path data_root(const Config& c) {
 }
 
 data::DataLoader make_loader(const Config& c, data::Split split) {
-  auto ds = std::make_shared<data::MnistDataset>(data_root(c), split);
+  std::shared_ptr<const data::Dataset> ds = std::make_shared<data::MnistDataset>(data_root(c), split);
+  if (split == data::Split::Train && c.train_limit > 0 && c.train_limit < ds->size())
+    ds = std::make_shared<data::Subset>(ds, data::index_range(0, c.train_limit));
   data::DataLoaderOptions o;
   o.batch_size = split == data::Split::Train ? c.batch_size : 200;
   o.shuffle = split == data::Split::Train;
@@ -149,6 +153,26 @@ class Progress {
   bool tty_;
 };
 
+// Optimizer and scheduler scalars travel in the checkpoint's metadata as
+// JSON of "%.17g" strings: exact for doubles, and unlike JSON numbers able to
+// hold inf and nan (which some schedules keep, e.g. an unset bound).
+std::string scalars_to_json(const std::vector<std::pair<std::string, double>>& scalars) {
+  nlohmann::json j = nlohmann::json::object();
+  char buf[64];
+  for (const auto& [k, v] : scalars) {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    j[k] = buf;
+  }
+  return j.dump();
+}
+
+std::vector<std::pair<std::string, double>> scalars_from_json(const std::string& text) {
+  std::vector<std::pair<std::string, double>> out;
+  const nlohmann::json j = nlohmann::json::parse(text);  // named: items() must not outlive it
+  for (const auto& item : j.items()) out.emplace_back(item.key(), std::strtod(item.value().get<std::string>().c_str(), nullptr));
+  return out;
+}
+
 const char* kCsvHeader = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,lr,epoch_seconds,samples_per_second";
 
 // Keeps metrics.csv's header and the rows of epochs <= last_epoch.
@@ -218,11 +242,8 @@ double train(const Config& c) {
       if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
       else if (name.rfind("optimizer.", 0) == 0) opt_state.tensors.emplace_back(name.substr(10), t);
     }
-    for (auto& [k, v] : nlohmann::json::parse(file.metadata.at("optimizer_scalars")).items())
-      opt_state.scalars.emplace_back(k, v.get<double>());
-    if (schedule)
-      for (auto& [k, v] : nlohmann::json::parse(file.metadata.at("scheduler_scalars")).items())
-        sched_state.scalars.emplace_back(k, v.get<double>());
+    opt_state.scalars = scalars_from_json(file.metadata.at("optimizer_scalars"));
+    if (schedule) sched_state.scalars = scalars_from_json(file.metadata.at("scheduler_scalars"));
     model->load_state_dict(model_state);
     opt->load_state_dict(opt_state);
     if (schedule) schedule->load_state_dict(sched_state);
@@ -292,15 +313,12 @@ double train(const Config& c) {
     for (auto& [n, t] : model->state_dict()) tensors.emplace_back("model." + n, t);
     optim::StateDict opt_state = opt->state_dict();
     for (auto& [n, t] : opt_state.tensors) tensors.emplace_back("optimizer." + n, t);
-    nlohmann::json opt_scalars = nlohmann::json::object(), sched_scalars = nlohmann::json::object();
-    for (auto& [k, v] : opt_state.scalars) opt_scalars[k] = v;
-    if (schedule)
-      for (auto& [k, v] : schedule->state_dict().scalars) sched_scalars[k] = v;
+    const std::string sched_scalars = schedule ? scalars_to_json(schedule->state_dict().scalars) : "{}";
     save_safetensors(ckpt, tensors,
                      {{"format", "ember-mnist-checkpoint-1"}, {"epoch", std::to_string(epoch + 1)},
                       {"step", std::to_string(step)}, {"rng_seed", std::to_string(default_generator().seed())},
                       {"rng_offset", std::to_string(default_generator().offset())},
-                      {"optimizer_scalars", opt_scalars.dump()}, {"scheduler_scalars", sched_scalars.dump()},
+                      {"optimizer_scalars", scalars_to_json(opt_state.scalars)}, {"scheduler_scalars", sched_scalars},
                       {"config", c.to_json().dump()}});
     model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
     if (c.max_steps > 0 && step >= c.max_steps) break;

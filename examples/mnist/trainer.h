@@ -38,7 +38,8 @@ struct Config {
   int64_t threads = 1;
   std::string out = "runs/latest";
   bool resume = false;
-  int64_t max_steps = 0;  // stop after this many steps (0 = no limit)
+  int64_t max_steps = 0;    // stop after this many steps (0 = no limit)
+  int64_t train_limit = 0;  // train on the first N training images only (0 = all)
 
   nlohmann::json to_json() const;
   static Config from_json(const nlohmann::json& j);
