@@ -139,3 +139,31 @@ TEST_CASE("backends are registered explicitly and CUDA fails loudly when absent"
     REQUIRE_THROWS_AS(ones({2}).to(Device("cuda:0")), DeviceError);
   }
 }
+
+TEST_CASE("the CPU caching allocator reuses freed blocks and keeps statistics", "[core][allocator]") {
+  const bool was = set_cpu_caching(true);
+#ifdef EMBER_SANITIZE
+  set_cpu_caching(false);  // sanitizer builds bypass the cache (Note [CPU caching allocator])
+#endif
+  cpu_empty_cache();
+  const CpuMemoryStats before = cpu_memory_stats();
+  void* first = nullptr;
+  {
+    Tensor a = empty({1000, 1000});  // 4 MB, rounded up to a 4 MiB class
+    first = a.raw_data();
+    CHECK(cpu_memory_stats().allocated >= before.allocated + 4000000);
+    CHECK(cpu_memory_stats().peak >= cpu_memory_stats().allocated);
+  }
+  const CpuMemoryStats freed = cpu_memory_stats();
+  CHECK(freed.allocated == before.allocated);
+  Tensor b = empty({999, 1001});  // same size class
+#ifndef EMBER_SANITIZE
+  CHECK(b.raw_data() == first);  // the block came back from the cache
+  CHECK(cpu_memory_stats().cache_hits > freed.cache_hits);
+  CHECK(freed.reserved >= freed.allocated + 4000000);
+#endif
+  b = Tensor();
+  cpu_empty_cache();
+  CHECK(cpu_memory_stats().reserved == cpu_memory_stats().allocated);
+  set_cpu_caching(was);
+}
