@@ -6,33 +6,11 @@
 // whose backward is fold (col2im) and vice versa, so conv2d's gradient with
 // respect to input, weight and bias (and its double backward) comes from
 // unfold, matmul, reshape and add.
-#include "ember/autograd/functional.h"
-
-#include "common.h"
+#include "window_common.h"
 
 namespace ember {
 
 namespace {
-
-int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
-
-WindowGeometry geometry(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation, const char* op) {
-  EMBER_CHECK(x.dim() == 4, ShapeError, op, ": expected input (N, C, H, W), got ", shape_str(x.shape()));
-  for (int i = 0; i < 2; ++i) {
-    EMBER_CHECK(kernel[i] > 0 && stride[i] > 0 && dilation[i] > 0 && padding[i] >= 0, ValueError, op,
-                ": kernel, stride and dilation must be positive and padding non-negative (kernel ", shape_str({kernel[0], kernel[1]}),
-                ", stride ", shape_str({stride[0], stride[1]}), ", padding ", shape_str({padding[0], padding[1]}),
-                ", dilation ", shape_str({dilation[0], dilation[1]}), ")");
-  }
-  WindowGeometry g{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
-                   x.size(2), x.size(3), 0, 0};
-  g.out_h = window_out(g.h, g.kh, g.sh, g.ph, g.dh);
-  g.out_w = window_out(g.w, g.kw, g.sw, g.pw, g.dw);
-  EMBER_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, op, ": input ", shape_str(x.shape()), " is too small for kernel ",
-              shape_str({kernel[0], kernel[1]}), " with padding ", shape_str({padding[0], padding[1]}), " and dilation ",
-              shape_str({dilation[0], dilation[1]}));
-  return g;
-}
 
 Tensor fold2d(const Tensor& cols, const Shape& x_shape, const WindowGeometry& g);
 
@@ -66,7 +44,7 @@ Tensor fold2d(const Tensor& cols, const Shape& x_shape, const WindowGeometry& g)
 
 Tensor unfold2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation) {
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "unfold2d: expected a floating tensor, got ", dtype_name(x.dtype()));
-  WindowGeometry g = geometry(x, kernel, stride, padding, dilation, "unfold2d");
+  WindowGeometry g = window_geometry(x, kernel, stride, padding, dilation, "unfold2d");
   const int64_t k = x.size(1) * g.kh * g.kw;
   Tensor cols = prim::empty({x.size(0), g.out_h * g.out_w, k}, x.dtype(), x.device());
   if (cols.numel() > 0) prim::backend(x.device()).im2col(prim::view_of(cols), prim::view_of(prim::contiguous(x)), g);
@@ -90,7 +68,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   EMBER_CHECK(x.dtype() == weight.dtype(), DTypeError, "conv2d: input is ", dtype_name(x.dtype()), " but weight is ",
               dtype_name(weight.dtype()));
   const Pair kernel{weight.size(2), weight.size(3)};
-  WindowGeometry g = geometry(x, kernel, o.stride, o.padding, o.dilation, "conv2d");
+  WindowGeometry g = window_geometry(x, kernel, o.stride, o.padding, o.dilation, "conv2d");
   const int64_t n = x.size(0), l = g.out_h * g.out_w, cg_in = c_in / groups, cg_out = c_out / groups;
   std::vector<Tensor> outs;
   for (int64_t gi = 0; gi < groups; ++gi) {

@@ -4,8 +4,7 @@
 // each unfolded window. Both differentiate through the ops they use.
 #include <cmath>
 
-#include "common.h"
-#include "ember/autograd/functional.h"
+#include "window_common.h"
 
 namespace ember {
 
@@ -13,24 +12,15 @@ namespace {
 
 Pair default_stride(Pair stride, Pair kernel) { return stride[0] == 0 && stride[1] == 0 ? kernel : stride; }
 
-int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
-
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pair dilation) {
-  EMBER_CHECK(x.dim() == 4, ShapeError, "max_pool2d: expected input (N, C, H, W), got ", shape_str(x.shape()));
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "max_pool2d: expected a floating tensor, got ", dtype_name(x.dtype()));
   Pair stride = default_stride(stride_in, kernel);
-  for (int i = 0; i < 2; ++i)
-    EMBER_CHECK(kernel[i] > 0 && stride[i] > 0 && dilation[i] > 0 && padding[i] >= 0 && 2 * padding[i] <= kernel[i],
-                ValueError, "max_pool2d: need positive kernel, stride and dilation, and padding at most half the kernel"
-                " (kernel ", shape_str({kernel[0], kernel[1]}), ", padding ", shape_str({padding[0], padding[1]}), ")");
-  WindowGeometry g{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
-                   x.size(2), x.size(3), 0, 0};
-  g.out_h = window_out(g.h, g.kh, g.sh, g.ph, g.dh);
-  g.out_w = window_out(g.w, g.kw, g.sw, g.pw, g.dw);
-  EMBER_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, "max_pool2d: input ", shape_str(x.shape()),
-              " is too small for kernel ", shape_str({kernel[0], kernel[1]}));
+  WindowGeometry g = window_geometry(x, kernel, stride, padding, dilation, "max_pool2d");
+  for (int i = 0; i < 2; ++i)  // so that every window sees a real element
+    EMBER_CHECK(2 * padding[i] <= kernel[i], ValueError, "max_pool2d: padding must be at most half the kernel (kernel ",
+                shape_str({kernel[0], kernel[1]}), ", padding ", shape_str({padding[0], padding[1]}), ")");
   const int64_t n = x.size(0), c = x.size(1);
   Tensor indices = prim::empty({n, c, g.out_h, g.out_w}, DType::Int64, x.device());
   Tensor xc = contiguous(x);
