@@ -53,7 +53,7 @@ TEST_CASE(".grad is a dense tensor of its own, even when the gradient was broadc
   CHECK(sum(user_grad).item<double>() == 12);  // the user's tensor was not aliased
 }
 
-TEST_CASE("backward with an explicit gradient; non-scalars need one", "[autograd]") {
+TEST_CASE("backward with an explicit gradient: non-scalars need one", "[autograd]") {
   Tensor a = from_vector<double>({1, 2}).requires_grad_();
   Tensor y = a * a;
   REQUIRE_THROWS_WITH_ALL(y.backward(), AutogradError, "one-element", "[2]");
@@ -94,7 +94,7 @@ TEST_CASE("autograd::grad reports unused inputs", "[autograd]") {
   CHECK(!g[1].defined());
 }
 
-TEST_CASE("NoGradGuard stops recording; detach cuts history", "[autograd]") {
+TEST_CASE("NoGradGuard stops recording and detach cuts history", "[autograd]") {
   Tensor a = ones({2}, {.requires_grad = true});
   {
     NoGradGuard guard;

@@ -182,7 +182,7 @@ TEST_CASE("safetensors: non-contiguous inputs are written as their dense values"
   }
 }
 
-TEST_CASE("safetensors: metadata round-trips; without metadata the header has no __metadata__") {
+TEST_CASE("safetensors: metadata round-trips, and without metadata the header has no __metadata__") {
   SafetensorsMetadata metadata = {
       {"epoch", "3"}, {"empty", ""}, {"quote\"s", "a\\b\nc"}, {"unicode", "\xE2\x9C\x93"}};
   NamedTensors one = {{"x", ones({2})}};

@@ -56,7 +56,7 @@ std::vector<double> train_steps(mnist::LeNet& net, DType dtype, const nlohmann::
 
 }  // namespace
 
-TEST_CASE("LeNet + Adam trains exactly as in PyTorch (float64, 200 steps; float32, 50 steps)", "[train][parity]") {
+TEST_CASE("LeNet + Adam trains exactly as in PyTorch: 200 float64 steps and 50 float32 steps", "[train][parity]") {
   if (!std::filesystem::exists(digits_dir() / "train-images-idx3-ubyte")) {
     WARN("SKIPPED: prepared MNIST digits not found at " << digits_dir() << " (run bash scripts/prepare_data.sh)");
     return;
