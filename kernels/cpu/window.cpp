@@ -10,9 +10,11 @@ namespace ember::kernels::cpu {
 
 namespace {
 
-// Calls f(l, k, h, w) for every (output position l, column k) pair whose
-// input pixel (h, w) lies inside the plane; positions in the padding are
-// skipped (they read as zero).
+// Calls f(l, k, c, h, w) for every (output position l, im2col column k)
+// pair whose input pixel (channel c, row h, column w) lies inside the plane;
+// taps in the padding are skipped (they read as zero). col2im uses it;
+// im2col and the max-pool scan walk the same windows with their own loops
+// (im2col must also write the padding's zeros, max-pool stops at a NaN).
 template <typename F>
 void for_each_window_tap(int64_t channels, const WindowGeometry& g, F f) {
   const int64_t taps = g.kh * g.kw;
