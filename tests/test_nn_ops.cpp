@@ -128,6 +128,48 @@ TEST_CASE("conv2d matches a direct float64 loop on random non-contiguous float32
   check_close(y, want, 1e-5, 1e-5, "conv2d vs loop");
 }
 
+TEST_CASE("unfold2d lays columns out as torch.nn.functional.unfold, padding and strides included", "[nn_ops]") {
+  const int64_t n = 2, c = 3, h = 5, w = 7, kh = 2, kw = 3, sh = 2, sw = 3, ph = 1, pw = 2, dh = 1, dw = 2;
+  Tensor x = random_input({n, c, h, w}, DType::Float64, Layout::Transposed, -1, 1, 9);
+  Tensor cols = unfold2d(x, {kh, kw}, {sh, sw}, {ph, pw}, {dh, dw});
+  const int64_t oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  REQUIRE(cols.shape() == Shape{n, c * kh * kw, oh * ow});
+  Ref rx = ref_of(x);
+  Ref want{{n, c * kh * kw, oh * ow}, {}};
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j)
+          for (int64_t y = 0; y < oh; ++y)
+            for (int64_t z = 0; z < ow; ++z) {
+              const int64_t hh = y * sh - ph + i * dh, ww = z * sw - pw + j * dw;
+              const bool inside = hh >= 0 && hh < h && ww >= 0 && ww < w;
+              want.v.push_back(inside ? rx.v[((b * c + ch) * h + hh) * w + ww] : 0.0);
+            }
+  check_close(cols, want, 0, 0, "unfold2d vs loop");
+}
+
+TEST_CASE("max_pool2d: the first NaN of a window wins, ties go to the first maximum, padding never wins", "[nn_ops]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // One 3x4 plane; 2x2 windows, stride 2, padding 1 -> 2x3 output.
+  Tensor x = from_vector<double>({-5, 2, 2, -7,
+                                  nan, 1, 3, nan,
+                                  -1, -2, 4, -3}, {1, 1, 3, 4});
+  x.requires_grad_();
+  Tensor y = max_pool2d(x, {2, 2}, {2, 2}, {1, 1});
+  std::vector<double> got = y.to_vector<double>();
+  REQUIRE(got.size() == 6);
+  CHECK(got[0] == -5);           // window {x00}: the only real element, though negative
+  CHECK(got[1] == 2);            // {x01, x02}: tie, first wins (checked through the gradient below)
+  CHECK(got[2] == -7);           // {x03}
+  CHECK(std::isnan(got[3]));     // {x10, x20}
+  CHECK(got[4] == 4);            // {x11, x12, x21, x22}
+  CHECK(std::isnan(got[5]));     // {x13, x23}
+  y.sum().backward();
+  std::vector<double> g = x.grad().to_vector<double>();
+  CHECK(g == std::vector<double>{1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0});
+}
+
 TEST_CASE("gradcheck and gradgradcheck of the nn ops", "[nn_ops][gradcheck]") {
   using V = const std::vector<Tensor>&;
   const Tensor target = from_vector<int64_t>({2, 0, 1});

@@ -1,8 +1,9 @@
-// Convolution as im2col + one matrix product.
+// Convolution as im2col + one matrix product per image.
 //
-// unfold2d turns every output position's receptive field into a row, so
-//   out[n, l, co] = sum_k cols[n, l, k] * weight[co, k]
-// is a single GEMM (N*L, K) @ (K, C_out). unfold2d is a differentiable op
+// unfold2d turns every output position's receptive field into a column, so
+//   out[n, co, l] = sum_k weight[co, k] * cols[n, k, l]
+// is a GEMM (C_out, K) @ (K, L) per image, whose result is already in
+// (N, C_out, out_h, out_w) order. unfold2d is a differentiable op
 // whose backward is fold (col2im) and vice versa, so conv2d's gradient with
 // respect to input, weight and bias (and its double backward) comes from
 // unfold, matmul, reshape and add.
@@ -46,7 +47,7 @@ Tensor unfold2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair di
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "unfold2d: expected a floating tensor, got ", dtype_name(x.dtype()));
   WindowGeometry g = window_geometry(x, kernel, stride, padding, dilation, "unfold2d");
   const int64_t k = x.size(1) * g.kh * g.kw;
-  Tensor cols = prim::empty({x.size(0), g.out_h * g.out_w, k}, x.dtype(), x.device());
+  Tensor cols = prim::empty({x.size(0), k, g.out_h * g.out_w}, x.dtype(), x.device());
   if (cols.numel() > 0) prim::backend(x.device()).im2col(prim::view_of(cols), prim::view_of(prim::contiguous(x)), g);
   if (should_record({x})) {
     auto node = std::make_shared<UnfoldBackward>();
@@ -69,19 +70,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
               dtype_name(weight.dtype()));
   const Pair kernel{weight.size(2), weight.size(3)};
   WindowGeometry g = window_geometry(x, kernel, o.stride, o.padding, o.dilation, "conv2d");
-  const int64_t n = x.size(0), l = g.out_h * g.out_w, cg_in = c_in / groups, cg_out = c_out / groups;
+  const int64_t n = x.size(0), cg_in = c_in / groups, cg_out = c_out / groups;
   std::vector<Tensor> outs;
   for (int64_t gi = 0; gi < groups; ++gi) {
     Tensor xg = groups == 1 ? x : narrow(x, 1, gi * cg_in, cg_in);
     Tensor wg = groups == 1 ? weight : narrow(weight, 0, gi * cg_out, cg_out);
-    Tensor cols = unfold2d(xg, kernel, o.stride, o.padding, o.dilation);       // (N, L, K)
-    Tensor y = matmul(reshape(cols, {n * l, -1}), reshape(wg, {cg_out, -1}).t());  // (N*L, C_out/groups)
-    outs.push_back(y);
+    Tensor cols = unfold2d(xg, kernel, o.stride, o.padding, o.dilation);  // (N, K, L)
+    outs.push_back(matmul(reshape(wg, {cg_out, -1}), cols));            // (C_out/groups, K) @ (N, K, L)
   }
-  Tensor y = groups == 1 ? outs[0] : cat(outs, 1);                             // (N*L, C_out)
-  if (bias.defined()) y = y + bias;
-  // (N*L, C_out) -> (N, C_out, out_h, out_w)
-  return contiguous(permute(reshape(y, {n, g.out_h, g.out_w, c_out}), {0, 3, 1, 2}));
+  Tensor y = groups == 1 ? outs[0] : cat(outs, 1);  // (N, C_out, L)
+  if (bias.defined()) y = y + reshape(bias, {c_out, 1});
+  return reshape(y, {n, c_out, g.out_h, g.out_w});
 }
 
 }  // namespace ember

@@ -33,11 +33,11 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding) {
   EMBER_CHECK(x.dim() == 4, ShapeError, "avg_pool2d: expected input (N, C, H, W), got ", shape_str(x.shape()));
   Pair stride = default_stride(stride_in, kernel);
   const int64_t n = x.size(0), c = x.size(1);
-  // Channels become batch entries, so each window's row holds one channel.
-  Tensor cols = unfold2d(reshape(x, {n * c, 1, x.size(2), x.size(3)}), kernel, stride, padding);
+  // Channels become batch entries, so each window's column holds one channel.
+  Tensor cols = unfold2d(reshape(x, {n * c, 1, x.size(2), x.size(3)}), kernel, stride, padding);  // (N*C, kh*kw, L)
   const int64_t out_h = window_out(x.size(2), kernel[0], stride[0], padding[0], 1);
   const int64_t out_w = window_out(x.size(3), kernel[1], stride[1], padding[1], 1);
-  return reshape(mean(cols, {-1}), {n, c, out_h, out_w});
+  return reshape(mean(cols, {1}), {n, c, out_h, out_w});
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {

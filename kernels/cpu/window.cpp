@@ -1,6 +1,7 @@
 // CPU kernels over sliding windows: im2col / col2im (the heart of conv2d as
 // GEMM: each output position's receptive field becomes one row of a
 // matrix, so a convolution is one matrix product) and max-pool indices.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -10,66 +11,76 @@ namespace ember::kernels::cpu {
 
 namespace {
 
-// Calls f(l, k, c, h, w) for every (output position l, im2col column k)
-// pair whose input pixel (channel c, row h, column w) lies inside the plane;
-// taps in the padding are skipped (they read as zero). col2im uses it;
-// im2col and the max-pool scan walk the same windows with their own loops
-// (im2col must also write the padding's zeros, max-pool stops at a NaN).
+// The valid output columns [ow0, ow1) of one kernel column j: those whose
+// input column w = ow*sw - pw + j*dw lies inside [0, W). Outside that range
+// the tap reads the zero padding.
+std::pair<int64_t, int64_t> valid_columns(const WindowGeometry& g, int64_t j) {
+  const int64_t off = j * g.dw - g.pw;  // w = ow*sw + off
+  auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+  const int64_t ow0 = std::clamp<int64_t>(ceil_div(-off, g.sw), 0, g.out_w);
+  const int64_t ow1 = std::clamp<int64_t>(ceil_div(g.w - off, g.sw), ow0, g.out_w);
+  return {ow0, ow1};
+}
+
+// Visits every (row r = (c, i, j), output row oh) pair of one image's
+// column matrix, handing f the destination row segment of out_w values and
+// the input row it reads (nullptr when the kernel row falls in the padding).
 template <typename F>
-void for_each_window_tap(int64_t channels, const WindowGeometry& g, F f) {
-  const int64_t taps = g.kh * g.kw;
-  for (int64_t oh = 0; oh < g.out_h; ++oh)
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-      const int64_t l = oh * g.out_w + ow;
-      for (int64_t i = 0; i < g.kh; ++i) {
-        const int64_t h = oh * g.sh - g.ph + i * g.dh;
-        if (h < 0 || h >= g.h) continue;
-        for (int64_t j = 0; j < g.kw; ++j) {
-          const int64_t w = ow * g.sw - g.pw + j * g.dw;
-          if (w < 0 || w >= g.w) continue;
-          for (int64_t c = 0; c < channels; ++c) f(l, c * taps + i * g.kw + j, c, h, w);
+void for_each_tap_row(int64_t channels, const WindowGeometry& g, F f) {
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t r = (c * g.kh + i) * g.kw + j;
+        const auto [ow0, ow1] = valid_columns(g, j);
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const int64_t h = oh * g.sh - g.ph + i * g.dh;
+          const bool inside = h >= 0 && h < g.h;
+          f(r, oh, c, inside ? h : -1, ow0, inside ? ow1 : ow0, j * g.dw - g.pw);
         }
       }
-    }
 }
 
 }  // namespace
 
+// Layout: cols[n, r, l] with r = (c, i, j) and l = oh * out_w + ow, as
+// torch.nn.functional.unfold. For a fixed r and oh, the out_w values of l
+// read one input row at a stride of sw (a plain copy when sw = 1), so both
+// directions move whole row segments instead of single pixels.
 void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) {
   const int64_t n = x.shape[0], c = x.shape[1];
-  const int64_t plane = g.h * g.w, rows = g.out_h * g.out_w, k = c * g.kh * g.kw;
+  const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "im2col", [&] {
     for (int64_t b = 0; b < n; ++b) {
       const scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
-      // Each output position's row is written once, front to back: taps in
-      // the padding get 0, so the buffer needs no clearing first.
-      scalar_t* out = cols.ptr<scalar_t>() + b * rows * k;
-      for (int64_t oh = 0; oh < g.out_h; ++oh)
-        for (int64_t ow = 0; ow < g.out_w; ++ow)
-          for (int64_t ch = 0; ch < c; ++ch) {
-            const scalar_t* xc = xb + ch * plane;
-            for (int64_t i = 0; i < g.kh; ++i) {
-              const int64_t h = oh * g.sh - g.ph + i * g.dh;
-              const bool row_inside = h >= 0 && h < g.h;
-              for (int64_t j = 0; j < g.kw; ++j) {
-                const int64_t w = ow * g.sw - g.pw + j * g.dw;
-                *out++ = row_inside && w >= 0 && w < g.w ? xc[h * g.w + w] : scalar_t(0);
-              }
-            }
-          }
+      scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
+      // Every value of the row segment is written (the padding's as 0), so
+      // the buffer needs no clearing first.
+      for_each_tap_row(c, g, [&](int64_t r, int64_t oh, int64_t ch, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
+        scalar_t* dst = cb + r * l + oh * g.out_w;
+        std::fill(dst, dst + ow0, scalar_t(0));
+        if (ow1 > ow0) {
+          const scalar_t* src = xb + (ch * g.h + h) * g.w;  // input row; column ow reads src[ow*sw + off]
+          if (g.sw == 1) std::copy(src + ow0 + off, src + ow1 + off, dst + ow0);
+          else for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow] = src[ow * g.sw + off];
+        }
+        std::fill(dst + ow1, dst + g.out_w, scalar_t(0));
+      });
     }
   });
 }
 
 void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) {
   const int64_t n = x.shape[0], c = x.shape[1];
-  const int64_t plane = g.h * g.w, rows = g.out_h * g.out_w, k = c * g.kh * g.kw;
+  const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "col2im", [&] {
     for (int64_t b = 0; b < n; ++b) {
       scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
-      const scalar_t* cb = cols.ptr<scalar_t>() + b * rows * k;
-      for_each_window_tap(c, g, [&](int64_t l, int64_t col, int64_t ch, int64_t h, int64_t w) {
-        xb[ch * plane + h * g.w + w] += cb[l * k + col];
+      const scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
+      for_each_tap_row(c, g, [&](int64_t r, int64_t oh, int64_t ch, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
+        if (ow1 <= ow0) return;  // the padding's values are dropped
+        const scalar_t* src = cb + r * l + oh * g.out_w;
+        scalar_t* dst = xb + (ch * g.h + h) * g.w;
+        for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow * g.sw + off] += src[ow];
       });
     }
   });
@@ -81,29 +92,35 @@ void CpuBackend::max_pool2d_indices(const TensorView& indices, const TensorView&
     for (int64_t p = 0; p < planes; ++p) {
       const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
       int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
-      // The flat index of the window's largest element (-1 if the window
-      // lies entirely in the padding, which the ops layer rules out).
-      auto argmax_of_window = [&](int64_t oh, int64_t ow) {
-        int64_t best = -1;
-        scalar_t best_v = -std::numeric_limits<scalar_t>::infinity();
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.h) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w < 0 || w >= g.w) continue;
-            const scalar_t v = xp[h * g.w + w];
-            if (std::isnan(v)) return h * g.w + w;  // NaN wins
-            if (best < 0 || v > best_v) {
-              best = h * g.w + w;
-              best_v = v;
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        // Kernel rows [i0, i1) fall inside the plane (the ops layer makes
+        // sure every window sees at least one real element).
+        const int64_t h0 = oh * g.sh - g.ph;
+        const int64_t i0 = h0 >= 0 ? 0 : (-h0 + g.dh - 1) / g.dh;
+        const int64_t i1 = std::min(g.kh, (g.h - h0 + g.dh - 1) / g.dh);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t w0 = ow * g.sw - g.pw;
+          const int64_t j0 = w0 >= 0 ? 0 : (-w0 + g.dw - 1) / g.dw;
+          const int64_t j1 = std::min(g.kw, (g.w - w0 + g.dw - 1) / g.dw);
+          // The flat index h*W + w of the window's largest element; the
+          // first NaN wins, as in PyTorch. -1 if no element (ruled out).
+          int64_t best = -1;
+          scalar_t best_v = 0;
+          for (int64_t i = i0; i < i1 && !(best >= 0 && best_v != best_v); ++i) {
+            const int64_t row = (h0 + i * g.dh) * g.w + w0;
+            for (int64_t j = j0; j < j1; ++j) {
+              const int64_t at = row + j * g.dw;
+              const scalar_t v = xp[at];
+              if (best < 0 || v > best_v || v != v) {
+                best = at;
+                best_v = v;
+                if (v != v) break;  // NaN: done
+              }
             }
           }
+          ip[oh * g.out_w + ow] = best;
         }
-        return best;
-      };
-      for (int64_t oh = 0; oh < g.out_h; ++oh)
-        for (int64_t ow = 0; ow < g.out_w; ++ow) ip[oh * g.out_w + ow] = argmax_of_window(oh, ow);
+      }
     }
   });
 }

@@ -22,9 +22,10 @@ struct Conv2dOptions {
   int64_t groups = 1;
 };
 
-// x (N, C, H, W) -> (N, L, C*kh*kw), one row per output position (L =
-// out_h * out_w): the receptive fields that a convolution multiplies by its
-// weights (im2col). Its gradient is fold (col2im).
+// x (N, C, H, W) -> (N, C*kh*kw, L), one column per output position (L =
+// out_h * out_w), as torch.nn.functional.unfold: the receptive fields that
+// a convolution multiplies by its weights (im2col). Its gradient is fold
+// (col2im).
 Tensor unfold2d(const Tensor& x, Pair kernel, Pair stride = {1, 1}, Pair padding = {0, 0}, Pair dilation = {1, 1});
 
 // 2-D convolution (cross-correlation, as in PyTorch): x (N, C_in, H, W),

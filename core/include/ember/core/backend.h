@@ -93,12 +93,13 @@ class Backend {
   virtual void scatter_add(const TensorView& out, int64_t dim, const TensorView& index,
                            const TensorView& src) = 0;
 
-  // im2col: x contiguous (N, C, H, W) -> cols contiguous (N, out_h*out_w,
-  // C*kh*kw), one row per output position holding its receptive field
-  // (zeros where it reaches into the padding), ordered (c, i, j).
+  // im2col: x contiguous (N, C, H, W) -> cols contiguous (N, C*kh*kw,
+  // out_h*out_w) as torch's unfold: column l holds output position l's
+  // receptive field, rows ordered (c, i, j), zeros where it reaches into
+  // the padding.
   virtual void im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) = 0;
-  // col2im, im2col's adjoint: adds each row of cols back into the (N, C, H,
-  // W) positions it came from. x must be zeroed by the caller.
+  // col2im, im2col's adjoint: adds each column of cols back into the (N, C,
+  // H, W) positions it came from. x must be zeroed by the caller.
   virtual void col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) = 0;
   // For max pooling: indices (N, C, out_h, out_w) int64 of the largest
   // element of each window, as a flat position h*W + w within its plane.
