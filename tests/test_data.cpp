@@ -388,6 +388,38 @@ TEST_CASE("Random shift: mass preserved, offsets in range, deterministic per (se
           other.make_batch({0, 1, 2}, 0).images.to_vector<float>());
 }
 
+TEST_CASE("flip_image mirrors each row") {
+  const std::vector<uint8_t> src = {1, 2, 3, 4, 5, 6};  // [1, 2, 3]
+  std::vector<uint8_t> dst(6);
+  flip_image(src.data(), dst.data(), {1, 2, 3});
+  REQUIRE(dst == std::vector<uint8_t>{3, 2, 1, 6, 5, 4});
+  REQUIRE_THROWS_AS(flip_image(src.data(), dst.data(), {6}), ValueError);
+}
+
+TEST_CASE("Random flip: about half the examples mirrored, as flip_draw says, per (seed, epoch, index)") {
+  // Every image: one bright pixel at column 3 of row 0, so a mirrored one has it at column 24.
+  const int64_t n = 400;
+  Tensor images = zeros({n, 1, 28, 28}, {.dtype = DType::UInt8});
+  images.select(2, 0).select(2, 3).fill_(255);
+  auto ds = std::make_shared<TensorDataset>(images, arange(0, n, 1, {.dtype = DType::Int64}));
+  DataLoader loader(ds, {.batch_size = n, .shuffle = true, .seed = 5, .random_flip = true});
+  Batch b = *loader.epoch(2).next();
+  int64_t flipped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool f = flip_draw(5, 2, b.indices[static_cast<size_t>(i)]);
+    Tensor row = b.images.select(0, i).select(0, 0).select(0, 0);
+    REQUIRE(row.select(0, f ? 24 : 3).item<float>() == 1.0f);
+    REQUIRE(row.select(0, f ? 3 : 24).item<float>() == 0.0f);
+    flipped += f;
+  }
+  REQUIRE(flipped > 150);  // binomial(400, 1/2): 200 +- 10 std
+  REQUIRE(flipped < 250);
+  REQUIRE(flip_draw(5, 2, 7) == flip_draw(5, 2, 7));
+  int64_t same = 0;
+  for (int64_t i = 0; i < 200; ++i) same += flip_draw(5, 2, i) == flip_draw(5, 3, i);
+  REQUIRE(same < 150);  // epochs draw independently
+}
+
 TEST_CASE("Subset picks examples of its base") {
   auto base = std::make_shared<ProbeDataset>(50);
   Subset sub(base, {40, 3, 7});

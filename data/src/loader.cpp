@@ -32,7 +32,8 @@ struct LoaderCore {
   void fill(const int64_t* idx, int64_t count, int64_t epoch, const std::vector<std::array<T, 256>>& table,
             Batch& batch) const {
     const int64_t plane = chw[1] * chw[2], per = chw[0] * plane;
-    std::vector<uint8_t> pixels(static_cast<size_t>(per)), shifted(static_cast<size_t>(per));
+    std::vector<uint8_t> pixels(static_cast<size_t>(per)), shifted(static_cast<size_t>(per)),
+        flipped(static_cast<size_t>(per));
     T* out = batch.images.data_ptr<T>();
     int64_t* labels = batch.labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < count; ++i) {
@@ -44,6 +45,10 @@ struct LoaderCore {
           shift_image(pixels.data(), shifted.data(), chw, dx, dy);
           src = shifted.data();
         }
+      }
+      if (options.random_flip && flip_draw(options.seed, epoch, idx[i])) {
+        flip_image(src, flipped.data(), chw);
+        src = flipped.data();
       }
       T* dst = out + i * per;
       for (int64_t c = 0; c < chw[0]; ++c) {

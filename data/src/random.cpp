@@ -74,4 +74,11 @@ std::pair<int64_t, int64_t> shift_offsets(uint64_t seed, int64_t epoch, int64_t 
   return {dx, dy};
 }
 
+bool flip_draw(uint64_t seed, int64_t epoch, int64_t index) {
+  EMBER_CHECK(epoch >= 0 && epoch < kMax32, ValueError, "random flip: epoch ", epoch, " must be in [0, 2^32)");
+  EMBER_CHECK(index >= 0 && index < kMax32, ValueError, "random flip: index ", index, " must be in [0, 2^32)");
+  PhiloxWords words(derive_key(seed, kFlipStream), (static_cast<uint64_t>(epoch) << 32) | static_cast<uint64_t>(index));
+  return (words.next() & 1u) != 0;
+}
+
 }  // namespace ember::data

@@ -24,6 +24,13 @@ void shift_image(const uint8_t* src, uint8_t* dst, const Shape& chw, int64_t dx,
       std::memcpy(dst + (c * h + y) * w + x0, src + (c * h + y - dy) * w + x0 - dx, static_cast<size_t>(x1 - x0));
 }
 
+void flip_image(const uint8_t* src, uint8_t* dst, const Shape& chw) {
+  EMBER_CHECK(chw.size() == 3, ValueError, "flip_image: expected an image shape [C, H, W], got ", shape_str(chw));
+  const int64_t rows = chw[0] * chw[1], w = chw[2];
+  for (int64_t r = 0; r < rows; ++r)
+    std::reverse_copy(src + r * w, src + (r + 1) * w, dst + r * w);
+}
+
 template <typename T>
 std::vector<std::array<T, 256>> pixel_table(const Normalize* normalize, int64_t channels) {
   EMBER_CHECK(channels >= 1, ValueError, "pixel_table: need at least one channel, got ", channels);

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   train->add_option("--schedule", c.schedule, "none, step, cosine or onecycle")->capture_default_str();
   train->add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up before step/cosine")->capture_default_str();
   train->add_option("--augment", c.augment, "random shift in pixels (0: off)")->capture_default_str();
+  train->add_option("--flip", c.flip, "random left-right flip: on, off, auto (on for fashion only)")->capture_default_str();
   train->add_option("--label-smoothing", c.label_smoothing)->capture_default_str();
   train->add_option("--seed", c.seed, "weights, shuffle, augmentation and dropout")->capture_default_str();
   train->add_option("--threads", c.threads)->capture_default_str();

@@ -28,7 +28,7 @@ nlohmann::json Config::to_json() const {
   return {{"model", model}, {"dataset", dataset}, {"data_dir", data_dir}, {"device", device}, {"dtype", dtype},
           {"epochs", epochs}, {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
-          {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"label_smoothing", label_smoothing},
+          {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit}};
 }
 
@@ -48,6 +48,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.schedule = j.value("schedule", c.schedule);
   c.warmup_epochs = j.value("warmup_epochs", c.warmup_epochs);
   c.augment = j.value("augment", c.augment);
+  c.flip = j.value("flip", c.flip);
   c.label_smoothing = j.value("label_smoothing", c.label_smoothing);
   c.seed = j.value("seed", c.seed);
   c.threads = j.value("threads", c.threads);
@@ -72,6 +73,14 @@ fs::path data_root(const Config& c) {
   throw ValueError("--dataset must be mnist or fashion, got '" + c.dataset + "'");
 }
 
+// Mirroring keeps a shirt a shirt but can turn a digit into another one, so
+// "auto" flips Fashion-MNIST only.
+bool uses_flip(const Config& c) {
+  if (c.flip == "auto") return c.dataset == "fashion";
+  if (c.flip == "on" || c.flip == "off") return c.flip == "on";
+  throw ValueError("--flip must be on, off or auto, got '" + c.flip + "'");
+}
+
 data::DataLoader make_loader(const Config& c, data::Split split) {
   std::shared_ptr<const data::Dataset> ds = std::make_shared<data::MnistDataset>(data_root(c), split);
   if (split == data::Split::Train && c.train_limit > 0 && c.train_limit < ds->size())
@@ -82,6 +91,7 @@ data::DataLoader make_loader(const Config& c, data::Split split) {
   o.seed = c.seed;
   o.normalize = c.dataset == "fashion" ? data::Normalize::fashion_mnist() : data::Normalize::mnist_digits();
   if (split == data::Split::Train && c.augment > 0) o.random_shift = data::RandomShift{c.augment};
+  o.random_flip = split == data::Split::Train && uses_flip(c);
   o.dtype = dtype_of_name(c.dtype);
   return data::DataLoader(ds, o);
 }

@@ -33,6 +33,7 @@ struct Config {
   std::string schedule = "onecycle";  // none, step, cosine, onecycle
   int64_t warmup_epochs = 0;          // linear warm-up before step/cosine
   int64_t augment = 2;                // random shift, in pixels (0 = off)
+  std::string flip = "auto";          // random left-right flip: on, off, auto (= on for fashion only)
   double label_smoothing = 0.0;
   uint64_t seed = 0;
   int64_t threads = 1;

@@ -51,6 +51,7 @@ struct DataLoaderOptions {
   uint64_t seed = 0;       // shuffle and augmentation (Note [Data randomness])
   std::optional<Normalize> normalize = std::nullopt;
   std::optional<RandomShift> random_shift = std::nullopt;
+  bool random_flip = false;  // mirror left-right with probability 1/2
   DType dtype = DType::Float32;  // of Batch::images: Float32 or Float64
   int64_t prefetch = 2;          // batches built ahead on a thread; 0: no thread
 };

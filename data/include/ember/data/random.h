@@ -16,6 +16,8 @@
 //                                counter = e * 2^32 + b   for blocks b = 0, 1, ...
 //   shift of example i in e:     key = derive_key(seed, kShiftStream)
 //                                counter = e * 2^32 + i   (one block)
+//   flip of example i in e:      key = derive_key(seed, kFlipStream)
+//                                counter = e * 2^32 + i   (one block)
 //
 // Hence epochs and indices must be below 2^32. The shuffle is Fisher-Yates
 // with exact (rejection-sampled, Lemire) uniform draws from the stream's
@@ -30,6 +32,7 @@ namespace ember::data {
 
 inline constexpr uint64_t kShuffleStream = 1;
 inline constexpr uint64_t kShiftStream = 2;
+inline constexpr uint64_t kFlipStream = 3;
 
 /// SplitMix64 of seed and stream: a well-mixed Philox key per stream.
 uint64_t derive_key(uint64_t seed, uint64_t stream);
@@ -54,5 +57,9 @@ std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed, int64_t epoch);
 /// (dx, dy), each uniform in [-max_shift, max_shift], for example `index`
 /// in `epoch`: a function of (seed, epoch, index) only.
 std::pair<int64_t, int64_t> shift_offsets(uint64_t seed, int64_t epoch, int64_t index, int64_t max_shift);
+
+/// Whether example `index` is mirrored in `epoch` (probability 1/2): a
+/// function of (seed, epoch, index) only.
+bool flip_draw(uint64_t seed, int64_t epoch, int64_t index);
 
 }  // namespace ember::data

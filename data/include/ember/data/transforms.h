@@ -3,6 +3,9 @@
 //   1. RandomShift (optional, uint8 space): move the image by (dx, dy) with
 //      dx, dy uniform in [-k, k], filling uncovered pixels with 0. The draw
 //      is a function of (seed, epoch, dataset index): Note [Data randomness].
+//   1b. random horizontal flip (optional, uint8 space): mirror the image
+//      left-right with probability 1/2, also drawn from (seed, epoch,
+//      index). Right for clothes (Fashion-MNIST), wrong for digits.
 //   2. to float: x = pixel / 255, in [0, 1]   (torchvision's ToTensor)
 //   3. Normalize (optional): x = (x - mean[c]) / std[c]
 //                                             (torchvision's Normalize)
@@ -38,6 +41,9 @@ struct RandomShift {
 /// Shifts a uint8 image [C, H, W] by dx columns (right when > 0) and dy rows
 /// (down when > 0): dst[c][y][x] = src[c][y - dy][x - dx], 0 outside.
 void shift_image(const uint8_t* src, uint8_t* dst, const Shape& chw, int64_t dx, int64_t dy);
+
+/// Mirrors a uint8 image [C, H, W] left-right: dst[c][y][x] = src[c][y][W-1-x].
+void flip_image(const uint8_t* src, uint8_t* dst, const Shape& chw);
 
 /// The value each pixel 0..255 of channel c becomes (steps 2 and 3 above),
 /// for float (T = float) or double (T = double) batches. `normalize` may be
