@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "cpu_backend.h"
 
@@ -38,6 +39,28 @@ void for_each_tap_row(int64_t channels, const WindowGeometry& g, F f) {
           f(r, oh, c, inside ? h : -1, ow0, inside ? ow1 : ow0, j * g.dw - g.pw);
         }
       }
+}
+
+// The flat index of the largest of the rows x cols elements at x[first +
+// i*row_step + j*col_step]; the first NaN wins, as in PyTorch. Which
+// element wins is data, so a branch on each comparison would mispredict
+// half the time: the index is picked with a bit mask and the value with
+// max (one instruction each). NaN is rare, so its branch predicts well.
+template <typename T>
+int64_t window_argmax(const T* x, int64_t first, int64_t rows, int64_t cols, int64_t row_step, int64_t col_step) {
+  int64_t best = first;
+  T best_v = x[first];
+  if (best_v != best_v) return best;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t at = first + i * row_step + j * col_step;
+      const T v = x[at];
+      if (v != v) [[unlikely]] return at;
+      const int64_t take = -static_cast<int64_t>(v > best_v);  // all ones or zero
+      best = (at & take) | (best & ~take);
+      best_v = std::max(best_v, v);
+    }
+  return best;
 }
 
 }  // namespace
@@ -88,37 +111,32 @@ void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const Windo
 
 void CpuBackend::max_pool2d_indices(const TensorView& indices, const TensorView& x, const WindowGeometry& g) {
   const int64_t planes = x.shape[0] * x.shape[1], plane = g.h * g.w;
+  // Per output row (column), the kernel rows [i0, i1) (columns [j0, j1))
+  // that fall inside the plane; computed once, not per window. The ops
+  // layer makes sure every window sees at least one real element.
+  auto inside_taps = [](int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t size) {
+    std::vector<std::pair<int64_t, int64_t>> taps(static_cast<size_t>(out));
+    for (int64_t o = 0; o < out; ++o) {
+      const int64_t start = o * stride - pad;
+      const int64_t t0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
+      taps[static_cast<size_t>(o)] = {t0, std::min(k, (size - start + dil - 1) / dil)};
+    }
+    return taps;
+  };
+  const auto rows = inside_taps(g.out_h, g.sh, g.ph, g.dh, g.kh, g.h);
+  const auto cols = inside_taps(g.out_w, g.sw, g.pw, g.dw, g.kw, g.w);
   EMBER_DISPATCH_FLOATING(x.dtype, "max_pool2d", [&] {
     for (int64_t p = 0; p < planes; ++p) {
       const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
       int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        // Kernel rows [i0, i1) fall inside the plane (the ops layer makes
-        // sure every window sees at least one real element).
+        const auto [i0, i1] = rows[static_cast<size_t>(oh)];
         const int64_t h0 = oh * g.sh - g.ph;
-        const int64_t i0 = h0 >= 0 ? 0 : (-h0 + g.dh - 1) / g.dh;
-        const int64_t i1 = std::min(g.kh, (g.h - h0 + g.dh - 1) / g.dh);
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const auto [j0, j1] = cols[static_cast<size_t>(ow)];
           const int64_t w0 = ow * g.sw - g.pw;
-          const int64_t j0 = w0 >= 0 ? 0 : (-w0 + g.dw - 1) / g.dw;
-          const int64_t j1 = std::min(g.kw, (g.w - w0 + g.dw - 1) / g.dw);
-          // The flat index h*W + w of the window's largest element; the
-          // first NaN wins, as in PyTorch. -1 if no element (ruled out).
-          int64_t best = -1;
-          scalar_t best_v = 0;
-          for (int64_t i = i0; i < i1 && !(best >= 0 && best_v != best_v); ++i) {
-            const int64_t row = (h0 + i * g.dh) * g.w + w0;
-            for (int64_t j = j0; j < j1; ++j) {
-              const int64_t at = row + j * g.dw;
-              const scalar_t v = xp[at];
-              if (best < 0 || v > best_v || v != v) {
-                best = at;
-                best_v = v;
-                if (v != v) break;  // NaN: done
-              }
-            }
-          }
-          ip[oh * g.out_w + ow] = best;
+          ip[oh * g.out_w + ow] = window_argmax(xp, (h0 + i0 * g.dh) * g.w + w0 + j0 * g.dw, i1 - i0, j1 - j0,
+                                                g.dh * g.w, g.dw);
         }
       }
     }
