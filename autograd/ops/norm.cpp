@@ -26,13 +26,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                 " channels");
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-  Tensor mu, var;
+  Tensor mu, var, centered;
   if (training) {
     const int64_t count = x.numel() / c;
     EMBER_CHECK(count > 1, ValueError, "batch_norm: expected more than 1 value per channel when training, got input ",
                 shape_str(x.shape()));
     mu = mean(x, dims, true);
-    Tensor centered = x - mu;
+    centered = x - mu;
     var = mean(centered * centered, dims, true);  // biased, for normalizing
     if (running_mean.defined() && running_var.defined()) {
       NoGradGuard no_grad;  // running statistics are buffers, not part of the graph
@@ -47,8 +47,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     mu = per_channel(running_mean, x.dim());
     var = per_channel(running_var, x.dim());
   }
-  Tensor y = (x - mu) / sqrt(var + eps);
-  if (weight.defined()) y = y * per_channel(weight, x.dim());
+  // y = (x - mu) * scale + bias with scale = weight / sqrt(var + eps): the
+  // per-channel factors are computed on (1, C, 1, ...) tensors, so the
+  // full-size passes are one subtraction, one product and one sum (and
+  // their backward), not one per factor.
+  Tensor scale = 1.0 / sqrt(var + eps);
+  if (weight.defined()) scale = scale * per_channel(weight, x.dim());
+  Tensor y = (centered.defined() ? centered : x - mu) * scale;
   if (bias.defined()) y = y + per_channel(bias, x.dim());
   return y;
 }
