@@ -328,6 +328,33 @@ TEST_CASE("in-place ops equal their out-of-place forms, into strided tensors wit
       }
 }
 
+TEST_CASE("add_out writes a + b into an existing tensor, and refuses a wrong out", "[ops][inplace]") {
+  for (DType dt : kFloatTypes)
+    for (Layout layout : kLayouts) {
+      Tensor a = random_input({3, 4}, dt, layout, -2, 2, 1);
+      Tensor b = random_input({4}, dt, Layout::Strided, -2, 2, 2);  // broadcast
+      Tensor out = random_input({3, 4}, dt, layout, -2, 2, 3);     // strided out too
+      const void* where = out.raw_data();
+      uint32_t version = out.version();
+      add_out(out, a, b);
+      INFO(dtype_name(dt) << " " << layout_name(layout));
+      CHECK(out.raw_data() == where);
+      CHECK(out.version() == version + 1);
+      check_close(out, ref_of(a + b), 0, 0, "add_out");  // the same kernel: bitwise equal
+    }
+  Tensor a = ones({2, 3}), f64 = ones({2, 3}, {.dtype = DType::Float64});
+  Tensor mixed = zeros({2, 3}, {.dtype = DType::Float64});
+  CHECK(add_out(mixed, a, f64).to_vector<double>() == std::vector<double>(6, 2.0));  // promotes like add
+  Tensor small = zeros({3}), wrong_dtype = zeros({2, 3}, {.dtype = DType::Float64}), expanded = zeros({1, 3}).expand({2, 3});
+  CHECK_THROWS_AS(add_out(small, a, a), ShapeError);
+  CHECK_THROWS_AS(add_out(wrong_dtype, a, a), DTypeError);
+  CHECK_THROWS_AS(add_out(expanded, a, a), ValueError);
+  Tensor w = ones({2, 3}, {.requires_grad = true}), out = zeros({2, 3});
+  CHECK_THROWS_AS(add_out(out, w, a), AutogradError);
+  NoGradGuard no_grad;
+  CHECK(add_out(out, w, a).to_vector<float>() == std::vector<float>(6, 2.0f));
+}
+
 TEST_CASE("fill_ and zero_ write every element of a strided view", "[ops][inplace]") {
   Tensor a = arange(12).reshape({3, 4}).to(DType::Float32);
   a.transpose(0, 1).select(0, 1).fill_(-1);  // column 1

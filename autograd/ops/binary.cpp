@@ -110,6 +110,28 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   return out;
 }
 
+Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  prim::check_same_device("add_out", a, b);
+  prim::check_same_device("add_out", out, a);
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "add_out");
+  const DType dt = prim::result_type(a, b);
+  EMBER_CHECK(out.shape() == shape, ShapeError, "add_out: out has shape ", shape_str(out.shape()),
+              " but a + b has shape ", shape_str(shape));
+  EMBER_CHECK(out.dtype() == dt, DTypeError, "add_out: out is ", dtype_name(out.dtype()), " but a + b is ",
+              dtype_name(dt));
+  for (int64_t d = 0; d < out.dim(); ++d)
+    EMBER_CHECK(out.stride(d) != 0 || out.size(d) <= 1, ValueError, "add_out: out of shape ", shape_str(out.shape()),
+                " has several elements in one memory location (an expand()ed view)");
+  EMBER_CHECK(!GradMode::is_enabled() || !(a.requires_grad() || b.requires_grad() || out.requires_grad()),
+              AutogradError, "add_out: writing into out= is not differentiable, but an argument requires grad; "
+              "use add(), or wrap the call in NoGradGuard");
+  prim::backend(out.device())
+      .binary(BinaryOp::Add, prim::view_of(out), prim::view_of(prim::broadcast_to(prim::cast(a, dt), shape, "add_out")),
+              prim::view_of(prim::broadcast_to(prim::cast(b, dt), shape, "add_out")));
+  out.bump_version();
+  return out;
+}
+
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   EMBER_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, DTypeError,
               "sub: subtraction with a bool tensor is not supported (got ", dtype_name(a.dtype()), " and ",

@@ -56,6 +56,12 @@ Tensor pow(const Tensor& a, Scalar exponent);
 Tensor pow(Scalar base, const Tensor& exponent);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
+// out = a + b written into an existing tensor (torch.add(a, b, out=out)),
+// for loops that reuse one buffer. out must already have the broadcast
+// shape, the result dtype and the inputs' device; it may be a or b itself,
+// not a view partially overlapping them. No autograd: throws AutogradError
+// if grad mode is on and any argument requires grad.
+Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b);
 // Comparisons give bool tensors and have no gradient.
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);

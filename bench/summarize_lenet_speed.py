@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""bench/results/mnist-speed/lenet.jsonl (from bench/lenet_speed.sh) ->
+lenet.csv (one row per run and epoch) and lenet.md (the side-by-side table).
+
+  python3 bench/summarize_lenet_speed.py bench/results/mnist-speed/lenet.jsonl [--trial 1]
+
+samples/s of a run = median over epochs 2-5 (epoch 1 warms caches and the
+allocator). Tuned PyTorch = the faster of its OpenBLAS + keep-freed-memory
+configurations. The aim: Ember >= 2x tuned PyTorch at the same accuracy.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+
+AIM = 2.0
+SAME_ACCURACY_POINTS = 1.0  # one seed each: final accuracies within a point count as the same
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("jsonl")
+    ap.add_argument("--trial", default="0")
+    a = ap.parse_args()
+    runs = [json.loads(line) for line in open(a.jsonl) if line.strip()]
+    stem = os.path.splitext(a.jsonl)[0]
+    with open(stem + ".csv", "w") as f:
+        f.write("framework,config,dataset,threads,epoch,samples_per_second,epoch_seconds,test_accuracy\n")
+        for r in runs:
+            for e, (sps, secs, acc) in enumerate(zip(r["samples_per_second"], r["epoch_seconds"], r["test_accuracy"]), 1):
+                f.write(f"{r['framework']},{r['config']},{r['dataset']},{r['threads']},{e},{sps:.1f},{secs:.3f},{acc:.4f}\n")
+
+    def speed(r):  # median of epochs 2-5
+        return statistics.median(r["samples_per_second"][1:5])
+
+    ember = next((r for r in runs if r["framework"] == "ember"), None)
+    torch_runs = [r for r in runs if r["framework"] == "pytorch"]
+    tuned = max((r for r in torch_runs if r["config"] != "stock"), key=speed, default=None)
+    lscpu = sh("LC_ALL=C lscpu")
+    model = (re.findall(r"^Model name:\s*(.*)$", lscpu, re.M) or ["?"])[0]
+    flags = (re.findall(r"^Flags:\s*(.*)$", lscpu, re.M) or [""])[0].split()
+    simd = [f for f in flags if re.match(r"(avx2|fma|avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni)$", f)]
+    facts = torch_runs[0]["facts"] if torch_runs else {}
+    commit = sh("git rev-parse --short HEAD") + (" (modified)" if sh("git status --porcelain --untracked-files=no") else "")
+    n_epochs = len(ember["samples_per_second"]) if ember else 0
+    out = [f"# LeNet training speed on {runs[0]['dataset'] if runs else '?'}: Ember and PyTorch in one run", ""]
+    if a.trial == "1":
+        out += ["**Trial run** (`bench/lenet_speed.sh --quick`: 3 epochs on 2,048 images, on a shared machine): it",
+                "checks that the pipeline works; its numbers are not measurements.", ""]
+    out += [
+        f"- CPU: {model}, {os.cpu_count()} logical CPUs; flags: {' '.join(simd)}",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; Linux {platform.release()}; "
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        f"- Ember at {commit}: `{ember['startup'] if ember else '?'}`",
+        f"- PyTorch {facts.get('torch', '?')} (Debian); OpenBLAS: {next((r['facts'].get('openblas_config') for r in torch_runs if r['facts'].get('openblas_config')), '—')}",
+        f"- recipe: LeNet, Adam lr 1e-3, batch 64, no augmentation, {n_epochs} epochs, "
+        f"{torch_runs[0]['train_images'] if torch_runs else '?'} training images, "
+        f"{runs[0]['threads'] if runs else '?'} threads asked for",
+        "- samples/s = training images / seconds of the epoch's training loop (batches, forward, loss, backward, "
+        "optimizer step; not the test evaluation), median of epochs 2-5",
+        "",
+        "| framework | config | BLAS | threads | samples/s (median ep. 2-5) | per-epoch samples/s | final test accuracy | Ember speed-up |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        f = r.get("facts", {})
+        blas = "Eigen (built in)" if r["framework"] == "ember" else (
+            f"OpenBLAS {f.get('openblas_core', '')}" if f.get("blas_in_use") == "openblas" else f.get("blas_in_use", "?"))
+        up = f"{speed(ember) / speed(r):.2f}x" if ember and r is not ember else "—"
+        threads = r["threads"]
+        if r is ember:  # what ember-mnist says it used, which may be fewer than asked for
+            used = re.search(r"threads (\d+)", r.get("startup", ""))
+            threads = f"{used.group(1)} (asked {r['threads']})" if used and int(used.group(1)) != r["threads"] else threads
+        out.append(f"| {r['framework']} | {r['config']}{' (tuned)' if r is tuned else ''} | {blas} | {threads} | "
+                   f"{speed(r):.0f} | {' '.join(f'{x:.0f}' for x in r['samples_per_second'])} | "
+                   f"{100 * r['test_accuracy'][-1]:.2f}% | {up} |")
+    out.append("")
+    if ember and tuned:
+        ratio = speed(ember) / speed(tuned)
+        gap = 100 * (ember["test_accuracy"][-1] - tuned["test_accuracy"][-1])
+        fast, same = ratio >= AIM, gap >= -SAME_ACCURACY_POINTS
+        verdict = "**met**" if fast and same else "**missed**" + (" (speed)" if not fast else "") + (
+            " (accuracy)" if not same else "")
+        out += [f"Aim, Ember ≥ {AIM:.0f}x tuned PyTorch ({tuned['config']}) at the same accuracy (within "
+                f"{SAME_ACCURACY_POINTS:.0f} point): {verdict} — {ratio:.2f}x, final test accuracy "
+                f"{100 * ember['test_accuracy'][-1]:.2f}% vs {100 * tuned['test_accuracy'][-1]:.2f}% ({gap:+.2f} points; "
+                "one seed each).", ""]
+    out += ["Where Ember's time goes: [profile.md](profile.md) (`bash bench/profile_lenet.sh`).", ""]
+    open(stem + ".md", "w").write("\n".join(out))
+    print(f"wrote {stem}.csv and {stem}.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""The PyTorch side of bench/lenet_speed.sh: trains bench/torch_mnist.py's
+LeNet (Adam, batch 64, no augmentation) on the same prepared IDX files and
+times each epoch's training loop exactly as ember-mnist does (trainer.cpp):
+
+  samples/s = training images seen / seconds from the epoch's first batch
+              to the end of its last optimizer step, including batch
+              assembly, the loss read-back and the running accuracy, and
+              excluding the test-set evaluation that follows.
+
+Prints one JSON line: per-epoch samples/s, epoch seconds, test accuracy,
+and what BLAS and allocator settings the process really ran with.
+
+  /usr/bin/python3 bench/torch_lenet_speed.py --threads 2 --config stock
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_micro import info  # noqa: E402
+from torch_mnist import LeNet, load  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-limit", type=int, default=0, help="first N training images only (0: all), as ember-mnist")
+    ap.add_argument("--config", default="stock", help="label for the results")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    xtr, ytr = load(a.dataset, "train")
+    xte, yte = load(a.dataset, "test")
+    if a.train_limit > 0:
+        xtr, ytr = xtr[:a.train_limit], ytr[:a.train_limit]
+    model = LeNet()
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    rates, seconds, accs = [], [], []
+    for epoch in range(a.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(xtr))
+        correct = seen = 0
+        for i in range(0, len(xtr), a.batch_size):
+            idx = perm[i:i + a.batch_size]
+            x, y = xtr[idx], ytr[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            loss.item()  # ember-mnist reads the loss every step (to stop on divergence)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+        secs = time.perf_counter() - t0
+        model.eval()
+        with torch.no_grad():
+            hits = sum((model(xte[i:i + 200]).argmax(1) == yte[i:i + 200]).sum().item() for i in range(0, len(xte), 200))
+        rates.append(seen / secs)
+        seconds.append(secs)
+        accs.append(hits / len(xte))
+        print(f"# {a.config} epoch {epoch + 1}/{a.epochs}: {seen / secs:.0f} samples/s, test accuracy {100 * hits / len(xte):.2f}%",
+              file=sys.stderr, flush=True)
+    print(json.dumps({"framework": "pytorch", "config": a.config, "dataset": a.dataset, "threads": torch.get_num_threads(),
+                      "train_images": len(xtr), "samples_per_second": rates, "epoch_seconds": seconds,
+                      "test_accuracy": accs, "facts": info(a.threads)}))
+
+
+if __name__ == "__main__":
+    main()
