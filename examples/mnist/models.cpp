@@ -34,14 +34,19 @@ ModulePtr cbr(int64_t in, int64_t out, int64_t k = 3) {
       make<ReLU>()});
 }
 
-// The default recipe's network: two 5x5 conv-bn-relu-pool stages (16 and 32
-// channels), then a dropout-regularized classifier. About 6 MFLOPs per
-// image forward: small enough to train in minutes on two cores.
+// The default recipe's network: three 3x3 conv-bn-relu-pool stages (32, 64
+// and 128 channels: 28 -> 14 -> 7 -> 3 pixels), then a dropout-regularized
+// classifier. About 15 MFLOPs per image forward, 242k parameters. The
+// earlier default (two 5x5 stages of 16 and 32 channels, 6 MFLOPs) reached
+// 98.7% on the digits but only 91.1% on Fashion-MNIST, and a two-stage 32/64
+// variant 92.5% after 10 epochs (bench/results/mnist/): clothes need the
+// third stage's wider receptive field more than digits do.
 std::shared_ptr<Module> cnn() {
   return std::make_shared<Sequential>(std::initializer_list<ModulePtr>{
-      cbr(1, 16, 5), make<MaxPool2d>(Pair{2, 2}),   // (16, 14, 14)
-      cbr(16, 32, 5), make<MaxPool2d>(Pair{2, 2}),  // (32, 7, 7)
-      make<Flatten>(), make<Dropout>(0.25), make<Linear>(32 * 7 * 7, 128), make<ReLU>(), make<Dropout>(0.25),
+      cbr(1, 32, 3), make<MaxPool2d>(Pair{2, 2}),    // (32, 14, 14)
+      cbr(32, 64, 3), make<MaxPool2d>(Pair{2, 2}),   // (64, 7, 7)
+      cbr(64, 128, 3), make<MaxPool2d>(Pair{2, 2}),  // (128, 3, 3)
+      make<Flatten>(), make<Dropout>(0.25), make<Linear>(128 * 3 * 3, 128), make<ReLU>(), make<Dropout>(0.25),
       make<Linear>(128, 10)});
 }
 
