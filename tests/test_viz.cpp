@@ -93,6 +93,9 @@ TEST_CASE("nice ticks pick the expected values") {
   t = nice_ticks(1e10, 5e10);
   REQUIRE(t.labels == std::vector<std::string>{"1e10", "2e10", "3e10", "4e10", "5e10"});
   // Constant series: a range around the value (0 gets [-1, 1]).
+  // Whole numbers (epochs) get no ticks between them, also for one epoch.
+  REQUIRE(nice_ticks(1, 2, 6, 1).labels == std::vector<std::string>{"1", "2"});
+  REQUIRE(nice_ticks(1, 1, 6, 1).labels == std::vector<std::string>{"0", "1", "2"});
   t = nice_ticks(0, 0);
   REQUIRE(t.lo == -1);
   REQUIRE(t.hi == 1);

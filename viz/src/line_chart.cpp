@@ -72,7 +72,7 @@ std::string line_chart(const std::vector<Series>& series, const LineChartOptions
   spec.x_label = o.x_label;
   spec.y_label = o.y_label;
   spec.log_y = o.log_y;
-  spec.x = xr.finite ? nice_ticks(xr.lo, xr.hi, 6) : nice_ticks(0, 1);
+  spec.x = xr.finite ? nice_ticks(xr.lo, xr.hi, 6, o.integer_x ? 1 : 0) : nice_ticks(0, 1);
   spec.y = !yr.finite ? (o.log_y ? log_ticks(1, 10) : nice_ticks(0, 1))
            : o.log_y  ? log_ticks(yr.lo, yr.hi)
                       : nice_ticks(yr.lo, yr.hi, 5);
@@ -90,7 +90,7 @@ std::string line_chart(const std::vector<Series>& series, const LineChartOptions
   for (size_t i = 0; i < series.size(); ++i) {
     const Series& s = series[i];
     const std::string color = series_color(i), dash = s.dashed ? "stroke-dasharray=\"7,4\"" : "";
-    if (o.smoothing > 0) {
+    if (o.smoothing > 0 && s.smooth) {
       for (auto& run : pixel_runs(s.x, s.y, p, o.log_y)) svg.polyline(run, color, 1.5, "stroke-opacity=\"0.25\"");
       for (auto& run : pixel_runs(s.x, smooth_ema(s.y, o.smoothing), p, o.log_y))
         svg.polyline(run, color, 2.25, dash);

@@ -53,7 +53,7 @@ std::string format_tick(double value, double step) {
   return buf;
 }
 
-Ticks nice_ticks(double lo, double hi, int target) {
+Ticks nice_ticks(double lo, double hi, int target, double min_step) {
   EMBER_CHECK(std::isfinite(lo) && std::isfinite(hi), ValueError, "nice_ticks: the range [", lo, ", ", hi,
               "] is not finite");
   EMBER_CHECK(lo <= hi, ValueError, "nice_ticks: lo ", lo, " is above hi ", hi);
@@ -67,7 +67,7 @@ Ticks nice_ticks(double lo, double hi, int target) {
   }
   // hi/target - lo/target rather than (hi - lo)/target: no overflow near DBL_MAX.
   Ticks t;
-  t.step = nice_step(hi / target - lo / target);
+  t.step = std::max(nice_step(hi / target - lo / target), min_step);
   const double first = std::floor(lo / t.step), last = std::ceil(hi / t.step);
   t.lo = first * t.step;
   t.hi = last * t.step;

@@ -22,13 +22,15 @@ struct Series {
   std::string name{};          // legend entry
   std::vector<double> x{}, y{};  // same length; x ascending reads best
   bool dashed = false;       // a second cue besides colour (e.g. test vs train)
+  bool smooth = true;        // with LineChartOptions::smoothing; off for sparse series (one point per epoch)
 };
 
 struct LineChartOptions {
   std::string title{}, x_label{}, y_label{};
   bool log_y = false;
+  bool integer_x = false;  // x values are whole numbers (epochs): no ticks between them
   // TensorBoard's exponential smoothing, in [0, 1): 0 draws the data as is;
-  // above 0 each series is drawn faint and its smoothed curve over it.
+  // above 0 each series with `smooth` is drawn faint, its smoothed curve over it.
   double smoothing = 0;
   double width = 720, height = 420;
 };

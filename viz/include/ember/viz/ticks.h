@@ -22,8 +22,9 @@ struct Ticks {
 
 // Nice ticks whose range covers [lo, hi] with about `target` intervals.
 // lo == hi (a constant series) widens to a small range around the value.
-// Throws ValueError for non-finite bounds or lo > hi.
-Ticks nice_ticks(double lo, double hi, int target = 5);
+// `min_step` keeps steps from getting finer (1 for whole numbers such as
+// epochs). Throws ValueError for non-finite bounds or lo > hi.
+Ticks nice_ticks(double lo, double hi, int target = 5, double min_step = 0);
 // Ticks for a log10 axis covering [lo, hi]; needs 0 < lo <= hi.
 Ticks log_ticks(double lo, double hi);
 // A tick label with just the decimals `step` needs: format_tick(0.25, 0.05)
