@@ -59,6 +59,12 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+std::string scientific(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2e", v);
+  return buf;
+}
+
 std::string now_text() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char buf[64];
@@ -109,7 +115,7 @@ viz::Table results_table(const viz::CsvTable& epochs) {
     auto v = [&](const char* col) { return epochs.numbers(col)[i]; };
     t.rows.push_back({fixed(v("epoch"), 0), fixed(v("step"), 0), fixed(v("train_loss"), 4),
                       fixed(100 * v("train_accuracy"), 2) + "%", fixed(v("test_loss"), 4),
-                      fixed(100 * v("test_accuracy"), 2) + "%", fixed(v("lr"), 6), fixed(v("epoch_seconds"), 1),
+                      fixed(100 * v("test_accuracy"), 2) + "%", scientific(v("lr")), fixed(v("epoch_seconds"), 1),
                       fixed(v("samples_per_second"), 0)});
   }
   return t;

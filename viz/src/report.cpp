@@ -32,18 +32,18 @@ h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; padding
 .fact .value { font-size: 1.8em; font-weight: bold; color: #0072B2; }
 .fact .name { color: #666; font-size: 0.9em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-figure { margin: 0; border: 1px solid #e3e3e3; padding: 0.6em; max-width: 100%; }
-figure img { max-width: 100%; height: auto; display: block; }
+figure { margin: 0; border: 1px solid #e3e3e3; padding: 0.6em; box-sizing: border-box; flex: 0 1 calc(50% - 0.75em); }
+figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { color: #444; font-size: 0.9em; max-width: 720px; margin-top: 0.4em; }
 table { border-collapse: collapse; font-size: 0.95em; }
 th, td { padding: 0.25em 0.9em; border-bottom: 1px solid #e3e3e3; text-align: right; }
 th { background: #f4f4f4; }
-td:first-child, th:first-child { text-align: left; }
+td:first-child, th:first-child, table.config td { text-align: left; }
 ul { color: #444; }
 )";
 
-void table_html(std::string& out, const Table& t) {
-  out += "<table>\n<tr>";
+void table_html(std::string& out, const Table& t, const char* css_class = "") {
+  out += std::string("<table class=\"") + css_class + "\">\n<tr>";
   for (const auto& h : t.header) out += "<th>" + xml_escape(h) + "</th>";
   out += "</tr>\n";
   for (const auto& row : t.rows) {
@@ -86,7 +86,7 @@ std::string report_html(const Report& r) {
     out += "<h2>Configuration</h2>\n";
     Table t{{"setting", "value"}, {}};
     for (const auto& [k, v] : r.config) t.rows.push_back({k, v});
-    table_html(out, t);
+    table_html(out, t, "config");
   }
   if (!r.notes.empty()) {
     out += "<h2>Notes</h2>\n<ul>\n";
