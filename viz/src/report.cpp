@@ -38,7 +38,7 @@ figcaption { color: #444; font-size: 0.9em; max-width: 720px; margin-top: 0.4em;
 table { border-collapse: collapse; font-size: 0.95em; }
 th, td { padding: 0.25em 0.9em; border-bottom: 1px solid #e3e3e3; text-align: right; }
 th { background: #f4f4f4; }
-td:first-child, th:first-child, table.config td { text-align: left; }
+td:first-child, th:first-child, table.config td, table.config th { text-align: left; }
 ul { color: #444; }
 )";
 
