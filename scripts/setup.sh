@@ -12,6 +12,9 @@ packages=(
   libcli11-dev         # command-line parsing for the programs in examples/
   zlib1g-dev           # reading .gz IDX files
   graphviz             # `dot`: renders autograd and model graphs to SVG
+  libxml2-utils        # `xmllint`: tests check that every chart is well-formed XML
+  librsvg2-bin         # `rsvg-convert`: tests render every chart to PNG with a real SVG renderer
+  protobuf-compiler    # `protoc --decode_raw`: tests decode TensorBoard event files independently
 )
 
 missing=()

@@ -1,7 +1,8 @@
 // ember-mnist: train and evaluate CNNs on MNIST digits or Fashion-MNIST.
 //
 //   ember-mnist train [options]     train, writing runs/<...>/ (metrics.csv,
-//                                   config.json, checkpoint and model files)
+//                                   config.json, checkpoint and model files,
+//                                   charts and report.html)
 //   ember-mnist eval FILE [options] evaluate a checkpoint or model file
 //
 // Prepare the data first: bash scripts/prepare_data.sh
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   train->add_option("--max-steps", c.max_steps, "stop after this many steps (0: no limit)");
   train->add_option("--train-limit", c.train_limit, "train on the first N training images only (0: all)");
   train->add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors, exactly");
+  train->add_option("--tensorboard", c.tensorboard, "also write TensorBoard event files (loss, accuracy, lr) into DIR");
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
   eval->add_option("file", file, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);
   add_common(eval);

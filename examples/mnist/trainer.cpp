@@ -1,6 +1,6 @@
 // ember-mnist's training loop: data, model, optimizer and schedule from a
 // Config; progress, metrics, checkpoints, and exact resume (Note [Exact
-// resume] in trainer.h).
+// resume] in trainer.h). Charts and report.html come from run_report.cpp.
 #include "trainer.h"
 
 #include <chrono>
@@ -8,9 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include <ember/core/backend.h>
 #include <ember/data/data.h>
@@ -19,6 +17,7 @@
 #include <ember/optim/optim.h>
 
 #include "models.h"
+#include "run_report.h"
 
 namespace ember::mnist {
 
@@ -29,7 +28,8 @@ nlohmann::json Config::to_json() const {
           {"epochs", epochs}, {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
-          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit}};
+          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
+          {"tensorboard", tensorboard}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -55,6 +55,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.out = j.value("out", c.out);
   c.max_steps = j.value("max_steps", c.max_steps);
   c.train_limit = j.value("train_limit", c.train_limit);
+  c.tensorboard = j.value("tensorboard", c.tensorboard);
   return c;
 }
 
@@ -123,7 +124,8 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
 };
 
-EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device) {
+// With `details`, also the confusion matrix and misclassified examples.
+EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device, EvalDetails* details = nullptr) {
   model.eval();
   NoGradGuard no_grad;
   double loss = 0;
@@ -134,34 +136,11 @@ EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device de
     loss += cross_entropy(logits, labels, 0.0, Reduction::Sum).item<double>();
     correct += sum(eq(argmax(logits, 1), labels)).item<int64_t>();
     seen += labels.numel();
+    if (details) record_predictions(*details, b.images, b.labels, logits);
   }
   model.train();
   return {loss / seen, static_cast<double>(correct) / seen};
 }
-
-// A one-line progress bar on a terminal; nothing otherwise (epoch lines suffice).
-class Progress {
- public:
-  Progress(int64_t total, int64_t epoch) : total_(total), epoch_(epoch), tty_(isatty(STDOUT_FILENO)) {}
-  void update(int64_t done, double loss, double samples_per_s) {
-    if (!tty_ || (done % 5 != 0 && done != total_)) return;
-    const int width = 30;
-    int filled = static_cast<int>(width * done / std::max<int64_t>(total_, 1));
-    double eta = samples_per_s > 0 ? (total_ - done) * batch_ / samples_per_s : 0;
-    std::printf("\repoch %lld [%s%s] %lld/%lld loss %.4f  %.0f samples/s  ETA %.0fs ", static_cast<long long>(epoch_ + 1),
-                std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), static_cast<long long>(done),
-                static_cast<long long>(total_), loss, samples_per_s, eta);
-    std::fflush(stdout);
-  }
-  void set_batch(int64_t b) { batch_ = b; }
-  void finish() {
-    if (tty_) std::printf("\r%s\r", std::string(110, ' ').c_str());
-  }
-
- private:
-  int64_t total_, epoch_, batch_ = 64;
-  bool tty_;
-};
 
 // Optimizer and scheduler scalars travel in the checkpoint's metadata as
 // JSON of "%.17g" strings: exact for doubles, and unlike JSON numbers able to
@@ -183,20 +162,11 @@ std::vector<std::pair<std::string, double>> scalars_from_json(const std::string&
   return out;
 }
 
-const char* kCsvHeader = "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,lr,epoch_seconds,samples_per_second";
-
-// Keeps metrics.csv's header and the rows of epochs <= last_epoch.
-void truncate_metrics(const fs::path& path, int64_t last_epoch) {
-  std::vector<std::string> keep{kCsvHeader};
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line))
-    if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= last_epoch) keep.push_back(line);
-  in.close();
-  std::ofstream out(path, std::ios::trunc);
-  for (auto& l : keep) out << l << "\n";
-}
+// metrics.csv: one row per epoch (these names are what tests and scripts read).
+const std::vector<std::string> kEpochColumns = {"epoch", "step", "train_loss", "train_accuracy", "test_loss",
+                                                "test_accuracy", "lr", "epoch_seconds", "samples_per_second"};
+// steps.csv: one row per training step, for the loss and learning-rate curves.
+const std::vector<std::string> kStepColumns = {"step", "epoch", "loss", "lr"};
 
 std::string startup_line(const Config& c, const nn::Module& model) {
   const char* simd =
@@ -223,7 +193,7 @@ double train(const Config& c) {
   const Device device(c.device);
   const fs::path out(c.out);
   fs::create_directories(out);
-  const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv";
+  const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
 
   manual_seed(c.seed);
   auto model = make_model(c.model);
@@ -240,6 +210,10 @@ double train(const Config& c) {
     std::printf("%s", nn::summary_table(nn::summarize(*model, example)).c_str());
     model->train(was_training);
   }
+  RunStatus status{.epochs = c.epochs};
+  status.model_svg = write_model_graph(out, *model, zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = device}),
+                                       status.model_note);
+  if (!status.model_note.empty()) std::printf("%s\n", status.model_note.c_str());
   std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(train_loader.dataset().size()),
               static_cast<long long>(test_loader.dataset().size()), data_root(c).c_str());
 
@@ -261,19 +235,27 @@ double train(const Config& c) {
     step = std::stoll(file.metadata.at("step"));
     default_generator().manual_seed(std::stoull(file.metadata.at("rng_seed")));
     default_generator().set_offset(std::stoull(file.metadata.at("rng_offset")));
-    truncate_metrics(csv, start_epoch);
+    status.resumed_at = start_epoch;
     std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(start_epoch),
                 static_cast<long long>(step));
-  } else {
-    std::ofstream(csv, std::ios::trunc) << kCsvHeader << "\n";
   }
-  std::ofstream(out / "config.json") << c.to_json().dump(2) << "\n";
+  // Note [Resuming a log] in viz/csv_logger.h: rows past the checkpoint go.
+  viz::CsvLogger metrics = status.resumed_at >= 0 ? viz::CsvLogger::resume(csv, kEpochColumns, start_epoch)
+                                                  : viz::CsvLogger(csv, kEpochColumns);
+  viz::CsvLogger step_log = status.resumed_at >= 0 ? viz::CsvLogger::resume(steps_csv, kStepColumns, step)
+                                                   : viz::CsvLogger(steps_csv, kStepColumns);
+  viz::write_run_config(out, c.to_json());
+  std::unique_ptr<viz::TensorBoardWriter> tensorboard;
+  if (!c.tensorboard.empty()) {
+    tensorboard = std::make_unique<viz::TensorBoardWriter>(c.tensorboard);
+    status.tensorboard = tensorboard->path().string();
+    std::printf("TensorBoard events: %s\n", status.tensorboard.c_str());
+  }
 
   double test_accuracy = 0;
   for (int64_t epoch = start_epoch; epoch < c.epochs; ++epoch) {
     model->train();
-    Progress progress(train_loader.num_batches(), epoch);
-    progress.set_batch(c.batch_size);
+    viz::ProgressBar progress(train_loader.num_batches(), "epoch " + std::to_string(epoch + 1));
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, done = 0;
@@ -285,6 +267,7 @@ double train(const Config& c) {
       if (!std::isfinite(loss_value))
         throw Error("training diverged: the loss became " + std::to_string(loss_value) + " at epoch " +
                     std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " (try a lower --lr)");
+      const double step_lr = opt->param_groups()[0].lr();  // the rate this step uses
       opt->zero_grad();
       loss.backward();
       opt->step();
@@ -297,26 +280,32 @@ double train(const Config& c) {
         correct += sum(eq(argmax(logits, 1), y)).item<int64_t>();
       }
       seen += y.numel();
+      step_log.log({static_cast<double>(step), static_cast<double>(epoch + 1), loss_value, step_lr});
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress.update(done, loss_sum / seen, seen / std::max(secs, 1e-9));
+      char line[96];
+      std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / seen, seen / std::max(secs, 1e-9));
+      progress.update(done, line);
       if (c.max_steps > 0 && step >= c.max_steps) break;
     }
     progress.finish();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EvalResult test = evaluate(*model, test_loader, device);
+    EvalDetails details;
+    EvalResult test = evaluate(*model, test_loader, device, &details);
     test_accuracy = test.accuracy;
     const double lr = opt->param_groups()[0].lr();
     std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
                 static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), loss_sum / seen,
                 100.0 * correct / seen, test.loss, 100 * test.accuracy, lr, secs, seen / secs);
     std::fflush(stdout);
-    {
-      std::ofstream f(csv, std::ios::app);
-      char row[512];
-      std::snprintf(row, sizeof row, "%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f,%.1f", static_cast<long long>(epoch + 1),
-                    static_cast<long long>(step), loss_sum / seen, static_cast<double>(correct) / seen, test.loss,
-                    test.accuracy, lr, secs, seen / secs);
-      f << row << "\n";
+    const double train_accuracy = static_cast<double>(correct) / seen;
+    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(step), loss_sum / seen, train_accuracy, test.loss,
+                 test.accuracy, lr, std::round(secs * 1000) / 1000, std::round(seen / secs * 10) / 10});
+    if (tensorboard) {
+      tensorboard->add_scalar("loss/train", loss_sum / seen, step);
+      tensorboard->add_scalar("loss/test", test.loss, step);
+      tensorboard->add_scalar("accuracy/train", train_accuracy, step);
+      tensorboard->add_scalar("accuracy/test", test.accuracy, step);
+      tensorboard->add_scalar("learning_rate", lr, step);
     }
     // Checkpoint: model and optimizer tensors, everything else as metadata.
     NamedTensors tensors;
@@ -331,6 +320,8 @@ double train(const Config& c) {
                       {"optimizer_scalars", scalars_to_json(opt_state.scalars)}, {"scheduler_scalars", sched_scalars},
                       {"config", c.to_json().dump()}});
     model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    status.epochs_done = epoch + 1;
+    write_run_report(out, c, *model, details, status);
     if (c.max_steps > 0 && step >= c.max_steps) break;
   }
   return test_accuracy;

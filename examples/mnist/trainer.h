@@ -41,13 +41,15 @@ struct Config {
   bool resume = false;
   int64_t max_steps = 0;    // stop after this many steps (0 = no limit)
   int64_t train_limit = 0;  // train on the first N training images only (0 = all)
+  std::string tensorboard;  // also write TensorBoard event files here ("" = no)
 
   nlohmann::json to_json() const;
   static Config from_json(const nlohmann::json& j);
 };
 
-// Trains per the config, writing metrics.csv, config.json, checkpoint.safetensors
-// and model.safetensors into config.out. Returns the final test accuracy.
+// Trains per the config, writing metrics.csv, steps.csv, config.json,
+// checkpoint.safetensors, model.safetensors, the charts and report.html into
+// config.out (run_report.h). Returns the final test accuracy.
 double train(const Config& config);
 
 // Evaluates a checkpoint or model file on the test split; prints and

@@ -1,0 +1,96 @@
+// Charts as SVG text, from plain numbers: a line chart (training curves), a
+// grouped bar chart (benchmark ratios), a heatmap (confusion matrix) and an
+// image grid (filters, misclassified digits). Each function returns a whole
+// SVG 1.1 document; write it with write_file_atomic (io.h).
+//
+// NaN and infinite values are skipped, and the chart says how many in a note
+// under the plot, so a diverged run still draws. Bad arguments (mismatched
+// lengths, a ragged matrix, an image whose pixel count is not h*w) throw
+// ValueError with the sizes involved.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ember::viz {
+
+// ---- line chart -------------------------------------------------------------
+
+struct Series {
+  std::string name{};          // legend entry
+  std::vector<double> x{}, y{};  // same length; x ascending reads best
+  bool dashed = false;       // a second cue besides colour (e.g. test vs train)
+  bool smooth = true;        // with LineChartOptions::smoothing; off for sparse series (one point per epoch)
+};
+
+struct LineChartOptions {
+  std::string title{}, x_label{}, y_label{};
+  bool log_y = false;
+  bool integer_x = false;  // x values are whole numbers (epochs): no ticks between them
+  // TensorBoard's exponential smoothing, in [0, 1): 0 draws the data as is;
+  // above 0 each series with `smooth` is drawn faint, its smoothed curve over it.
+  double smoothing = 0;
+  double width = 720, height = 420;
+};
+
+std::string line_chart(const std::vector<Series>& series, const LineChartOptions& options);
+
+// The exponential moving average TensorBoard draws, debiased so the first
+// points are not pulled toward zero: s_t = m_t / (1 - w^t) with
+// m_t = w m_{t-1} + (1 - w) v_t. Non-finite values pass through unsmoothed.
+std::vector<double> smooth_ema(const std::vector<double>& values, double weight);
+
+// ---- grouped bar chart ------------------------------------------------------
+
+struct BarSeries {
+  std::string name{};            // legend entry ("ours", "cuDNN")
+  std::vector<double> values{};  // one per category
+};
+
+struct BarChartOptions {
+  std::string title{}, y_label{};
+  std::optional<double> reference{};  // a dashed line across, e.g. 1.0 for ratios
+  std::string reference_label{};      // its legend entry ("parity")
+  bool log_y = false;
+  double width = 720, height = 420;
+};
+
+// One group of bars per category, one bar per series.
+std::string bar_chart(const std::vector<std::string>& categories, const std::vector<BarSeries>& series,
+                      const BarChartOptions& options);
+
+// ---- heatmap ----------------------------------------------------------------
+
+struct HeatmapOptions {
+  std::string title{}, x_label{}, y_label{};  // e.g. "predicted", "true"
+  std::vector<std::string> row_labels{}, col_labels{};  // default: 0, 1, ...
+  bool show_values = true;  // numbers in the cells
+  double cell = 40;         // cell size in px
+};
+
+// cells[r][c]; rows are drawn top to bottom. Colour runs from white (the
+// smallest value) to dark blue (the largest).
+std::string heatmap(const std::vector<std::vector<double>>& cells, const HeatmapOptions& options);
+
+// ---- image grid -------------------------------------------------------------
+
+struct GrayImage {
+  int64_t height = 0, width = 0;
+  std::vector<float> pixels{};  // row-major, height*width
+  std::string caption{};        // under the image, e.g. "true 4, pred 9"
+};
+
+struct ImageGridOptions {
+  std::string title{};
+  int columns = 8;
+  double pixel = 3;  // px per image pixel
+  // Each image is stretched to black..white over its own min..max (filters
+  // have arbitrary ranges); otherwise over the whole grid's min..max.
+  bool normalize_each = true;
+};
+
+std::string image_grid(const std::vector<GrayImage>& images, const ImageGridOptions& options);
+
+}  // namespace ember::viz
