@@ -434,7 +434,7 @@ TEST_CASE("Subset picks examples of its base") {
 // scripts/prepare_data.sh has made them (docs/data.md).
 TEST_CASE("Prepared datasets have the documented sizes and statistics") {
   fs::path root = std::getenv("EMBER_DATASETS") ? default_datasets_dir()
-                                               : fs::path(__FILE__).parent_path().parent_path() / "datasets";
+                                               : fs::path(EMBER_SOURCE_DIR) / "datasets";
   struct Expected { const char* name; int64_t train, test; double mean, std; };
   for (Expected e : {Expected{"mnist-digits", 7996, 2004, 0.130884, 0.308352},
                      Expected{"fashion-mnist", 60000, 10000, 0.286041, 0.353024}}) {

@@ -15,8 +15,7 @@ using json = nlohmann::json;
 namespace {
 
 std::string fixture_path(const std::string& name) {
-  std::string here = __FILE__;
-  return here.substr(0, here.find_last_of('/')) + "/fixtures/nn/" + name;
+  return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/nn/" + name;
 }
 
 Tensor tensor_of(const json& j, DType dtype = DType::Float64) {

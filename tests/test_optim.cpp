@@ -33,7 +33,7 @@ constexpr double kRelTol = 1e-12;
 
 // The fixtures sit beside this file: no compile definition needed.
 json load_fixture(const std::string& name) {
-  auto path = std::filesystem::path(__FILE__).parent_path() / "fixtures" / "optim" / (name + ".json");
+  auto path = std::filesystem::path(EMBER_SOURCE_DIR) / "tests" / "fixtures" / "optim" / (name + ".json");
   std::ifstream in(path);
   INFO("fixture " << path.string() << " (regenerate with tests/make_optim_fixtures.py)");
   REQUIRE(in.good());

@@ -29,7 +29,7 @@ using namespace ember;
 
 namespace {
 
-const fs::path kFixtures = fs::path(__FILE__).parent_path() / "fixtures" / "safetensors";
+const fs::path kFixtures = fs::path(EMBER_SOURCE_DIR) / "tests" / "fixtures" / "safetensors";
 
 // A fresh directory per test, removed afterwards.
 struct TempDir {

@@ -28,13 +28,11 @@ using namespace ember::test;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::string here = __FILE__;
-  return here.substr(0, here.find_last_of('/')) + "/fixtures/train/" + name;
+  return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/train/" + name;
 }
 
 std::filesystem::path digits_dir() {
-  std::string here = __FILE__;
-  return std::filesystem::path(here.substr(0, here.find_last_of('/'))) / ".." / "datasets" / "mnist-digits";
+  return std::filesystem::path(EMBER_SOURCE_DIR) / "datasets" / "mnist-digits";
 }
 
 // Trains `steps` steps; returns the losses.
