@@ -35,7 +35,7 @@ struct Config {
   int64_t augment = 2;                // random shift, in pixels (0 = off)
   double label_smoothing = 0.0;
   uint64_t seed = 0;
-  int64_t threads = 1;
+  int64_t threads = 0;  // CPU threads; 0: EMBER_NUM_THREADS, else every core
   std::string out = "runs/latest";
   bool resume = false;
   int64_t max_steps = 0;    // stop after this many steps (0 = no limit)
