@@ -144,11 +144,32 @@ void scale_c(const GemmArgs<T>& g) {
     }
 }
 
+// One thread's share of a (jc, pc) step: rows [r0, r1) of C (packed MC at a
+// time into a_pack) times the column slivers [s0, s1) of the packed B panel.
+template <typename T>
+void multiply_band(const MicroKernel<T>& uk, const GemmArgs<T>& g, int64_t jc, int64_t pc, int64_t kc, T beta,
+                   const T* b_pack, T* a_pack, int64_t r0, int64_t r1, int64_t s0, int64_t s1) {
+  const int mr = uk.mr, nr = uk.nr;
+  for (int64_t ic = r0; ic < r1; ic += uk.mc) {
+    const int64_t mc = std::min<int64_t>(uk.mc, r1 - ic);
+    const T* a = g.a + ic * g.rsa + pc * g.csa;
+    for (int64_t ir = 0; ir < mc; ir += mr)
+      pack_a_sliver(a_pack + ir * kc, a + ir * g.rsa, g.rsa, g.csa, std::min<int64_t>(mr, mc - ir), kc, mr);
+    for (int64_t s = s0; s < s1; ++s) {  // jr loop: one B sliver stays in L1 ...
+      const int64_t j = jc + s * nr, cols = std::min<int64_t>(nr, g.n - j);
+      for (int64_t ir = 0; ir < mc; ir += mr)  // ... while the ir loop runs every A sliver past it
+        compute_tile(uk, kc, a_pack + ir * kc, b_pack + s * kc * nr, g.c + (ic + ir) * g.rsc + j * g.csc, g.rsc,
+                     g.csc, std::min<int64_t>(mr, mc - ir), cols, g.alpha, beta);
+    }
+  }
+}
+
 template <typename T>
 void gemm_packed(const MicroKernel<T>& uk, const GemmArgs<T>& g) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0 || g.alpha == 0) return scale_c(g);
   const int mr = uk.mr, nr = uk.nr;
+  EMBER_ASSERT(uk.mc % mr == 0 && uk.nc % nr == 0);  // so every tile sits on the global MR x NR grid
   const int64_t kc_max = std::min<int64_t>(uk.kc, g.k);
   const int64_t nc_max = std::min<int64_t>(uk.nc, ceil_div(g.n, nr) * nr);
 
@@ -167,35 +188,21 @@ void gemm_packed(const MicroKernel<T>& uk, const GemmArgs<T>& g) {
     for (int64_t pc = 0; pc < g.k; pc += uk.kc) {
       const int64_t kc = std::min<int64_t>(uk.kc, g.k - pc);
       const T beta = pc == 0 ? g.beta : T(1);  // later K blocks add to what the first wrote
-
       // Pack the B panel, sliver by sliver, all threads helping.
       const T* b = g.b + pc * g.rsb + jc * g.csb;
       parallel_for(0, col_slivers, threads > 1 ? 1 : col_slivers, [&](int64_t s0, int64_t s1) {
         for (int64_t s = s0; s < s1; ++s)
-          pack_b_sliver(b_pack.get() + s * kc * nr, b + s * nr * g.csb, g.rsb, g.csb, std::min<int64_t>(nr, nc - s * nr),
-                        kc, nr);
+          pack_b_sliver(b_pack.get() + s * kc * nr, b + s * nr * g.csb, g.rsb, g.csb,
+                        std::min<int64_t>(nr, nc - s * nr), kc, nr);
       });
-
-      // Each work unit: its rows of A, packed MC at a time, times its columns of the panel.
+      // Then each work unit multiplies its band.
       parallel_for(0, tm * tn, 1, [&](int64_t u0, int64_t u1) {
         PackBuffer<T> a_pack(int64_t(uk.mc) * kc);
         for (int64_t u = u0; u < u1; ++u) {
           const int64_t ti = u / tn, tj = u % tn;
           const int64_t r0 = row_slivers * ti / tm * mr, r1 = std::min(g.m, row_slivers * (ti + 1) / tm * mr);
-          const int64_t s0 = col_slivers * tj / tn, s1 = col_slivers * (tj + 1) / tn;
-          for (int64_t ic = r0; ic < r1; ic += uk.mc) {
-            const int64_t mc = std::min<int64_t>(uk.mc, r1 - ic);
-            const T* a = g.a + ic * g.rsa + pc * g.csa;
-            for (int64_t ir = 0; ir < mc; ir += mr)
-              pack_a_sliver(a_pack.get() + ir * kc, a + ir * g.rsa, g.rsa, g.csa, std::min<int64_t>(mr, mc - ir), kc, mr);
-            for (int64_t s = s0; s < s1; ++s) {
-              const int64_t j = jc + s * nr, cols = std::min<int64_t>(nr, g.n - j);
-              for (int64_t ir = 0; ir < mc; ir += mr)
-                compute_tile(uk, kc, a_pack.get() + ir * kc, b_pack.get() + s * kc * nr,
-                             g.c + (ic + ir) * g.rsc + j * g.csc, g.rsc, g.csc, std::min<int64_t>(mr, mc - ir), cols,
-                             g.alpha, beta);
-            }
-          }
+          multiply_band(uk, g, jc, pc, kc, beta, b_pack.get(), a_pack.get(), r0, r1, col_slivers * tj / tn,
+                        col_slivers * (tj + 1) / tn);
         }
       });
     }

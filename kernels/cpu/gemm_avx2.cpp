@@ -9,10 +9,11 @@
 
 #include "gemm_kernels.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 #ifdef __clang__
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
 #endif
 
 namespace ember::kernels::cpu {
@@ -50,8 +51,9 @@ struct Avx2Double {
 
 #ifdef __clang__
 #pragma clang attribute pop
-#endif
+#else
 #pragma GCC pop_options
+#endif
 
 // Outside the pragma: these run before anyone knows whether the CPU has AVX2.
 namespace ember::kernels::cpu {

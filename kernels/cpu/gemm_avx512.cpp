@@ -11,10 +11,11 @@
 
 #include "gemm_kernels.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
 #ifdef __clang__
 #pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f")
 #endif
 
 namespace ember::kernels::cpu {
@@ -52,8 +53,9 @@ struct Avx512Double {
 
 #ifdef __clang__
 #pragma clang attribute pop
-#endif
+#else
 #pragma GCC pop_options
+#endif
 
 // Outside the pragma: these run before anyone knows whether the CPU has AVX-512.
 namespace ember::kernels::cpu {
