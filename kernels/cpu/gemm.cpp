@@ -37,6 +37,7 @@
 #include <cstdlib>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "ember/core/error.h"
 #include "ember/core/parallel.h"
@@ -261,16 +262,33 @@ void gemm_eigen(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs
                 int64_t rsb, int64_t csb, T beta, T* c, int64_t rsc, int64_t csc) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0) return scale_c(GemmArgs<T>{m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc});
+  // Eigen's fast product needs adjacent columns (with a dynamic inner stride
+  // it takes a much slower path), so other layouts are copied first: this
+  // is the reference, and row-major inputs, the backend's case, copy nothing.
+  auto row_major = [](const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, std::vector<T>& copy) {
+    if (cs == 1) return p;
+    copy.resize(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) copy[i * cols + j] = p[i * rs + j * cs];
+    return static_cast<const T*>(copy.data());
+  };
+  std::vector<T> a_copy, b_copy, c_copy;
+  const T* ad = row_major(a, m, k, rsa, csa, a_copy);
+  const T* bd = row_major(b, k, n, rsb, csb, b_copy);
+  T* cd = csc == 1 ? c : const_cast<T*>(row_major(c, m, n, rsc, csc, c_copy));
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;  // (outer = row stride, inner = column stride)
-  Eigen::Map<const Matrix, 0, Stride> A(a, m, k, Stride(rsa, csa)), B(b, k, n, Stride(rsb, csb));
-  Eigen::Map<Matrix, 0, Stride> C(c, m, n, Stride(rsc, csc));
+  using Stride = Eigen::OuterStride<>;  // the row stride
+  Eigen::Map<const Matrix, 0, Stride> A(ad, m, k, Stride(csa == 1 ? rsa : k)), B(bd, k, n, Stride(csb == 1 ? rsb : n));
+  Eigen::Map<Matrix, 0, Stride> C(cd, m, n, Stride(csc == 1 ? rsc : n));
   if (beta == 0) {
     C.noalias() = alpha * (A * B);
   } else {
     C *= beta;
     C.noalias() += alpha * (A * B);
   }
+  if (csc != 1)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * rsc + j * csc] = cd[i * n + j];
 }
 
 #define EMBER_INSTANTIATE_GEMM(T)                                                                                     \

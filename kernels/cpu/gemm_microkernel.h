@@ -29,6 +29,13 @@ void vector_microkernel(int64_t kc, const typename Vec::T* a, const typename Vec
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = Vec::zero();
 
+  // Ask for the C tile now, so it has arrived from memory when the k loop ends.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * rsc);
+    __builtin_prefetch(c + i * rsc + NR - 1);
+  }
+
   for (int64_t p = 0; p < kc; ++p, a += MR, b += NR) {
     Reg bv[NV];
 #pragma GCC unroll 8
