@@ -5,6 +5,7 @@
 #include "support.h"
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -43,15 +44,26 @@ TEST_CASE("parallel_for covers the range exactly once", "[parallel]") {
 }
 
 TEST_CASE("parallel_for uses several threads for a large range", "[parallel]") {
-  ThreadCount tc(4);
+  ThreadCount tc(2);
   std::mutex m;
   std::set<std::thread::id> ids;
-  parallel_for(0, 4, 1, [&](int64_t, int64_t) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // so no thread takes every chunk
-    std::lock_guard<std::mutex> lock(m);
-    ids.insert(std::this_thread::get_id());
+  // Each chunk waits (up to 10 s, on a busy machine) for the other chunk's
+  // thread to show up: the caller cannot run both, so a worker must.
+  parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      ids.insert(std::this_thread::get_id());
+    }
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (ids.size() >= 2) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   });
-  CHECK(ids.size() >= 2);
+  CHECK(ids.size() == 2);
 }
 
 TEST_CASE("small ranges, one thread and nested calls run inline", "[parallel]") {

@@ -133,7 +133,14 @@ class ThreadPool {
  private:
   void start_workers() {
     const int wanted = num_threads() - 1;  // the caller is the last thread
-    while (static_cast<int>(workers_.size()) < wanted) workers_.emplace_back([this] { worker_loop(); });
+    uint64_t now;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      now = generation_;
+    }
+    // A new worker starts from the generation before the job about to be
+    // published, so it takes part in that job even if it starts late.
+    while (static_cast<int>(workers_.size()) < wanted) workers_.emplace_back([this, now] { worker_loop(now); });
   }
 
   void stop_workers() {
@@ -147,12 +154,7 @@ class ThreadPool {
     stopping_ = false;
   }
 
-  void worker_loop() {
-    uint64_t seen = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      seen = generation_;
-    }
+  void worker_loop(uint64_t seen) {
     while (true) {
       Job* job = nullptr;
       {
