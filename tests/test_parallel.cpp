@@ -43,6 +43,20 @@ TEST_CASE("parallel_for covers the range exactly once", "[parallel]") {
   }
 }
 
+TEST_CASE("parallel_for never passes an empty chunk", "[parallel]") {
+  ThreadCount tc(4);
+  for (int64_t n : {2, 3, 5, 9, 13}) {
+    std::atomic<int64_t> covered{0}, empty{0};
+    parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+      empty += b >= e;
+      covered += e - b;
+    });
+    INFO("n = " << n);
+    CHECK(empty == 0);
+    CHECK(covered == n);
+  }
+}
+
 TEST_CASE("parallel_for uses several threads for a large range", "[parallel]") {
   ThreadCount tc(2);
   std::mutex m;

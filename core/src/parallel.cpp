@@ -110,6 +110,7 @@ class ThreadPool {
     job.end = end;
     job.num_chunks = num_chunks;
     job.chunk_size = (end - begin + num_chunks - 1) / num_chunks;
+    job.num_chunks = (end - begin + job.chunk_size - 1) / job.chunk_size;  // 5 in 4 chunks: 2+2+1, 3 chunks
     job.fn = fn;
     std::unique_lock<std::mutex> submit(submit_mutex_, std::try_to_lock);
     if (!submit.owns_lock()) {  // another thread's job is running: do ours here
