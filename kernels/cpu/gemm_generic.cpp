@@ -11,7 +11,7 @@ namespace {
 constexpr int kMR = 4, kNR = 16;
 
 template <typename T>
-void generic_microkernel(int64_t kc, const T* a, const T* b, T* c, int64_t rsc, T alpha, T beta) {
+void generic_microkernel(int64_t kc, const T* a, const T* b, T* c, int64_t rsc, const T& alpha, const T& beta) {
   T acc[kMR][kNR] = {};
   for (int64_t p = 0; p < kc; ++p, a += kMR, b += kNR)
     for (int i = 0; i < kMR; ++i)

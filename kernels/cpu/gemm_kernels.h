@@ -13,8 +13,11 @@
 
 namespace ember::kernels::cpu {
 
+// alpha and beta come by reference, to be read only after the k loop: passed
+// by value they arrive in vector registers, which then stay taken for the
+// whole loop (with generic tuning GCC then spilled a row of B to the stack).
 template <typename T>
-using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t rsc, T alpha, T beta);
+using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t rsc, const T& alpha, const T& beta);
 
 // A micro-kernel with its register tile (mr x nr) and the cache blocking
 // that suits it (Note [GEMM blocking] in gemm.cpp).

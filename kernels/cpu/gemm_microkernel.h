@@ -20,7 +20,7 @@ namespace {
 // loads NV vectors of B, broadcasts MR values of A and does MR * NV FMAs.
 template <typename Vec, int MR, int NV>
 void vector_microkernel(int64_t kc, const typename Vec::T* a, const typename Vec::T* b, typename Vec::T* c,
-                        int64_t rsc, typename Vec::T alpha, typename Vec::T beta) {
+                        int64_t rsc, const typename Vec::T& alpha, const typename Vec::T& beta) {
   using Reg = typename Vec::Reg;
   constexpr int W = Vec::width, NR = NV * W;
   Reg acc[MR][NV];
