@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   train->add_option("--flip", c.flip, "random left-right flip: on, off, auto (on for fashion only)")->capture_default_str();
   train->add_option("--label-smoothing", c.label_smoothing)->capture_default_str();
   train->add_option("--seed", c.seed, "weights, shuffle, augmentation and dropout")->capture_default_str();
-  train->add_option("--threads", c.threads)->capture_default_str();
+  train->add_option("--threads", c.threads, "CPU threads (0: EMBER_NUM_THREADS, else all cores)")->capture_default_str();
   train->add_option("--dtype", c.dtype, "float32 or float64")->capture_default_str();
   train->add_option("--out", c.out, "run directory")->capture_default_str();
   train->add_option("--max-steps", c.max_steps, "stop after this many steps (0: no limit)");

@@ -12,6 +12,7 @@
 
 #include <ember/core/backend.h>
 #include <ember/data/data.h>
+#include <ember/kernels/gemm.h>
 #include <ember/kernels/register.h>
 #include <ember/ember.h>
 #include <ember/optim/optim.h>
@@ -180,8 +181,10 @@ std::string startup_line(const Config& c, const nn::Module& model) {
   const bool cuda = kernels::built_with_cuda();
   const int gpus = cuda ? backend_for(DeviceType::CUDA).device_count() : 0;
   std::ostringstream os;
-  os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " | threads 1 (--threads "
-     << c.threads << "; the thread pool arrives with the CPU performance work) | CUDA " << (cuda ? "built" : "not built")
+  namespace kc = kernels::cpu;
+  const char* gemm = kc::gemm_impl() == kc::GemmImpl::Eigen ? "Eigen" : kc::gemm_isa_name(kc::gemm_isa());
+  os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " (GEMM " << gemm
+     << ") | threads " << get_num_threads() << " | CUDA " << (cuda ? "built" : "not built")
      << ", " << gpus << " GPU(s) | " << c.model << " (" << model.num_parameters() << " parameters) on " << c.dataset
      << ", " << c.device << ", " << c.dtype;
   return os.str();
@@ -195,6 +198,7 @@ double train(const Config& c) {
   fs::create_directories(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
 
+  if (c.threads != 0) set_num_threads(static_cast<int>(c.threads));  // < 0: a ValueError
   manual_seed(c.seed);
   auto model = make_model(c.model);
   model->to(dtype_of_name(c.dtype));

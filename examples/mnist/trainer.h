@@ -36,7 +36,7 @@ struct Config {
   std::string flip = "auto";          // random left-right flip: on, off, auto (= on for fashion only)
   double label_smoothing = 0.0;
   uint64_t seed = 0;
-  int64_t threads = 1;
+  int64_t threads = 0;  // CPU threads; 0: EMBER_NUM_THREADS, else every core
   std::string out = "runs/latest";
   bool resume = false;
   int64_t max_steps = 0;    // stop after this many steps (0 = no limit)

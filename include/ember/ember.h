@@ -8,6 +8,7 @@
 #include "ember/autograd/ops.h"
 #include "ember/core/generator.h"
 #include "ember/core/grad_mode.h"
+#include "ember/core/parallel.h"
 #include "ember/core/tensor.h"
 #include "ember/data/data.h"
 #include "ember/nn/nn.h"

@@ -50,7 +50,7 @@ void CpuBackend::copy(const TensorView& dst, const TensorView& src) {
       using src_t = scalar_t;
       auto* d = dst.ptr<dst_t>();
       const auto* s = src.ptr<src_t>();
-      for_each_row<2>(dst.shape, {&dst.strides, &src.strides}, [&](int64_t n, auto off, auto st) {
+      parallel_for_each_row<2>(dst.shape, {&dst.strides, &src.strides}, [&](int64_t n, auto off, auto st) {
         dst_t* dp = d + off[0];
         const src_t* sp = s + off[1];
         if (st[0] == 1 && st[1] == 1) {
@@ -75,7 +75,7 @@ void CpuBackend::fill(const TensorView& dst, Scalar value) {
   EMBER_DISPATCH_ALL(dst.dtype, "fill", [&] {
     const scalar_t v = value.to<scalar_t>();
     auto* d = dst.ptr<scalar_t>();
-    for_each_row<1>(dst.shape, {&dst.strides}, [&](int64_t n, auto off, auto st) {
+    parallel_for_each_row<1>(dst.shape, {&dst.strides}, [&](int64_t n, auto off, auto st) {
       for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] = v;
     });
   });

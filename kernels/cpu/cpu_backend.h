@@ -1,5 +1,6 @@
-// The CPU Backend: plain loops over strided memory, Eigen for GEMM. Each
-// group of entries is defined in its own file of kernels/cpu/.
+// The CPU Backend: plain loops over strided memory, on the thread pool above
+// a size threshold, and our packed GEMM (gemm.cpp). Each group of entries is
+// defined in its own file of kernels/cpu/.
 #pragma once
 
 #include "ember/core/backend.h"

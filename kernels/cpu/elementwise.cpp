@@ -17,7 +17,7 @@ void binary_loop(const TensorView& out, const TensorView& a, const TensorView& b
   Out* o = out.ptr<Out>();
   const In* pa = a.ptr<In>();
   const In* pb = b.ptr<In>();
-  for_each_row<3>(out.shape, {&out.strides, &a.strides, &b.strides}, [&](int64_t n, auto off, auto st) {
+  parallel_for_each_row<3>(out.shape, {&out.strides, &a.strides, &b.strides}, [&](int64_t n, auto off, auto st) {
     Out* po = o + off[0];
     const In* xa = pa + off[1];
     const In* xb = pb + off[2];
@@ -106,7 +106,7 @@ template <typename T, typename F>
 void unary_loop(const TensorView& out, const TensorView& a, F f) {
   T* o = out.ptr<T>();
   const T* pa = a.ptr<T>();
-  for_each_row<2>(out.shape, {&out.strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+  parallel_for_each_row<2>(out.shape, {&out.strides, &a.strides}, [&](int64_t n, auto off, auto st) {
     T* po = o + off[0];
     const T* xa = pa + off[1];
     if (st[0] == 1 && st[1] == 1) {
@@ -170,7 +170,7 @@ void CpuBackend::where(const TensorView& out, const TensorView& cond, const Tens
     const bool* c = cond.ptr<bool>();
     const scalar_t* pa = a.ptr<scalar_t>();
     const scalar_t* pb = b.ptr<scalar_t>();
-    for_each_row<4>(out.shape, {&out.strides, &cond.strides, &a.strides, &b.strides},
+    parallel_for_each_row<4>(out.shape, {&out.strides, &cond.strides, &a.strides, &b.strides},
                     [&](int64_t n, auto off, auto st) {
                       for (int64_t i = 0; i < n; ++i)
                         o[off[0] + i * st[0]] = c[off[1] + i * st[1]] ? pa[off[2] + i * st[2]] : pb[off[3] + i * st[3]];

@@ -4,10 +4,15 @@
 // element into an accumulator buffer laid out like the output, where the
 // reduced dims get stride 0 (so every element of a reduced group lands on
 // the same slot). Floating sums accumulate in double.
+//
+// On the thread pool (Note [Deterministic parallel kernels]): a reduction to
+// one value sums fixed-size blocks and combines them in block order; any
+// other reduction gives each thread whole output slots; softmax and
+// argmax/argmin give each thread whole rows.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <algorithm>
 #include <type_traits>
 #include <vector>
 
@@ -29,6 +34,33 @@ Strides accumulator_strides(const TensorView& out, const TensorView& a) {
   return s;
 }
 
+// A full reduction (to one value) cuts the input into blocks of this many
+// elements, reduces each block, then combines the block results in order.
+// The block size is fixed, not the thread count's business, so the result
+// is the same at any thread count (Note [Deterministic parallel kernels]).
+constexpr int64_t kReduceBlock = 32768;
+
+template <typename T, typename Acc, typename Combine>
+Acc reduce_all(const TensorView& a, Acc init, Combine combine) {
+  const RowSpace<1> space = merge_dims<1>(a.shape, {&a.strides});
+  const int64_t blocks = (space.total + kReduceBlock - 1) / kReduceBlock;
+  std::vector<Acc> partial(blocks, init);
+  const T* pa = a.ptr<T>();
+  parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      Acc r = init;
+      auto row = [&](int64_t n, auto off, auto st) {
+        for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(pa[off[0] + i * st[0]]));
+      };
+      walk_rows(space, blk * kReduceBlock, std::min(space.total, (blk + 1) * kReduceBlock), row);
+      partial[blk] = r;
+    }
+  });
+  Acc r = init;
+  for (const Acc& p : partial) r = combine(r, p);
+  return r;
+}
+
 template <typename T, typename Acc, typename Combine>
 void reduce_into(const TensorView& out, const TensorView& a, Acc init, Combine combine) {
   // (Not std::vector: for Acc = bool that is a packed bitset without data().)
@@ -37,22 +69,38 @@ void reduce_into(const TensorView& out, const TensorView& a, Acc init, Combine c
   std::fill(acc.get(), acc.get() + n_out, init);
   Strides acc_strides = accumulator_strides(out, a);
   const T* pa = a.ptr<T>();
-  for_each_row<2>(a.shape, {&acc_strides, &a.strides}, [&](int64_t n, auto off, auto st) {
-    Acc* pacc = acc.get() + off[0];
-    const T* x = pa + off[1];
-    if (st[0] == 0) {  // the whole row reduces into one slot
-      Acc r = *pacc;
-      for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * st[1]]));
-      *pacc = r;
-    } else {
-      for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
-    }
-  });
+  if (n_out == 1) {
+    acc[0] = reduce_all<T>(a, init, combine);
+  } else {
+    // Threads take slices of one kept dim (the largest), so each output slot
+    // is reduced by one thread, in the same order as on one thread.
+    int64_t dim = -1;
+    for (size_t d = 0; d < a.shape.size(); ++d)
+      if (acc_strides[d] != 0 && (dim < 0 || a.shape[d] > a.shape[dim])) dim = static_cast<int64_t>(d);
+    const int64_t per_slice = numel(a.shape) / std::max<int64_t>(1, a.shape[dim]);
+    parallel_for(0, a.shape[dim], kParallelGrain / std::max<int64_t>(1, per_slice), [&](int64_t s0, int64_t s1) {
+      Shape slice = a.shape;
+      slice[dim] = s1 - s0;
+      Acc* acc0 = acc.get() + s0 * acc_strides[dim];
+      const T* a0 = pa + s0 * a.strides[dim];
+      for_each_row<2>(slice, {&acc_strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+        Acc* pacc = acc0 + off[0];
+        const T* x = a0 + off[1];
+        if (st[0] == 0) {  // the whole row reduces into one slot
+          Acc r = *pacc;
+          for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * st[1]]));
+          *pacc = r;
+        } else {
+          for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
+        }
+      });
+    });
+  }
   // Write the accumulators into out (which may be strided).
   T* po = out.ptr<T>();
   Strides dense = contiguous_strides(out.shape);
   const Acc* src = acc.get();
-  for_each_row<2>(out.shape, {&out.strides, &dense}, [&](int64_t n, auto off, auto st) {
+  parallel_for_each_row<2>(out.shape, {&out.strides, &dense}, [&](int64_t n, auto off, auto st) {
     for (int64_t i = 0; i < n; ++i) po[off[0] + i * st[0]] = static_cast<T>(src[off[1] + i * st[1]]);
   });
 }
@@ -84,7 +132,7 @@ void arg_reduce(const TensorView& out, const TensorView& a) {
   const T* pa = a.ptr<T>();
   const int64_t len = dim < 0 ? 1 : a.shape[dim];
   const int64_t step = dim < 0 ? 0 : a.strides[dim];
-  for_each_row<2>(out.shape, {&out.strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+  parallel_for_each_row<2>(out.shape, {&out.strides, &a.strides}, [&](int64_t n, auto off, auto st) {
     for (int64_t i = 0; i < n; ++i) {
       const T* x = pa + off[1] + i * st[1];
       int64_t best = 0;
@@ -127,8 +175,10 @@ void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim
     auto [outer, size, inner] = split_at(a.shape, dim);
     const T* x = a.ptr<T>();
     T* y = out.ptr<T>();
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t i = 0; i < inner; ++i) {
+    // One row (fixed o and i) at a time; rows are independent, so threads take whole rows.
+    parallel_for(0, outer * inner, kParallelGrain / std::max<int64_t>(1, size), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t o = r / inner, i = r % inner;
         const T* xr = x + o * size * inner + i;
         T* yr = y + o * size * inner + i;
         T mx = -std::numeric_limits<T>::infinity();
@@ -144,7 +194,7 @@ void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim
           for (int64_t k = 0; k < size; ++k) yr[k * inner] = std::exp(xr[k * inner] - mx) * inv;
         }
       }
-    }
+    });
   });
 }
 

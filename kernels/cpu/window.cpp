@@ -1,12 +1,16 @@
 // CPU kernels over sliding windows: im2col / col2im (the heart of conv2d as
-// GEMM: each output position's receptive field becomes one row of a
+// GEMM: each output position's receptive field becomes one column of a
 // matrix, so a convolution is one matrix product) and max-pool indices.
+// On the thread pool, im2col and col2im split over (image, channel) and
+// max-pool over planes: every output element is written by one thread, in
+// the same order as on one thread.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "cpu_backend.h"
+#include "loops.h"
 
 namespace ember::kernels::cpu {
 
@@ -24,21 +28,22 @@ std::pair<int64_t, int64_t> valid_columns(const WindowGeometry& g, int64_t j) {
 }
 
 // Visits every (row r = (c, i, j), output row oh) pair of one image's
-// column matrix, handing f the destination row segment of out_w values and
-// the input row it reads (nullptr when the kernel row falls in the padding).
+// column matrix for channel c, handing f the row r, the output row oh, the
+// input row h it reads (-1 when the kernel row falls in the padding), the
+// valid output columns [ow0, ow1) and the column offset (input column =
+// ow*sw + off).
 template <typename F>
-void for_each_tap_row(int64_t channels, const WindowGeometry& g, F f) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t r = (c * g.kh + i) * g.kw + j;
-        const auto [ow0, ow1] = valid_columns(g, j);
-        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          const bool inside = h >= 0 && h < g.h;
-          f(r, oh, c, inside ? h : -1, ow0, inside ? ow1 : ow0, j * g.dw - g.pw);
-        }
+void for_each_tap_row(int64_t c, const WindowGeometry& g, F f) {
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t r = (c * g.kh + i) * g.kw + j;
+      const auto [ow0, ow1] = valid_columns(g, j);
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const int64_t h = oh * g.sh - g.ph + i * g.dh;
+        const bool inside = h >= 0 && h < g.h;
+        f(r, oh, inside ? h : -1, ow0, inside ? ow1 : ow0, j * g.dw - g.pw);
       }
+    }
 }
 
 // The flat index of the largest of the rows x cols elements at x[first +
@@ -73,22 +78,26 @@ void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const Windo
   const int64_t n = x.shape[0], c = x.shape[1];
   const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "im2col", [&] {
-    for (int64_t b = 0; b < n; ++b) {
-      const scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
-      scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
-      // Every value of the row segment is written (the padding's as 0), so
-      // the buffer needs no clearing first.
-      for_each_tap_row(c, g, [&](int64_t r, int64_t oh, int64_t ch, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
-        scalar_t* dst = cb + r * l + oh * g.out_w;
-        std::fill(dst, dst + ow0, scalar_t(0));
-        if (ow1 > ow0) {
-          const scalar_t* src = xb + (ch * g.h + h) * g.w;  // input row; column ow reads src[ow*sw + off]
-          if (g.sw == 1) std::copy(src + ow0 + off, src + ow1 + off, dst + ow0);
-          else for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow] = src[ow * g.sw + off];
-        }
-        std::fill(dst + ow1, dst + g.out_w, scalar_t(0));
-      });
-    }
+    // One task per (image b, channel ch): its kh*kw rows of cols.
+    parallel_for(0, n * c, kParallelGrain / std::max<int64_t>(1, g.kh * g.kw * l), [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t b = t / c, ch = t % c;
+        const scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
+        scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
+        // Every value of the row segment is written (the padding's as 0), so
+        // the buffer needs no clearing first.
+        for_each_tap_row(ch, g, [&](int64_t r, int64_t oh, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
+          scalar_t* dst = cb + r * l + oh * g.out_w;
+          std::fill(dst, dst + ow0, scalar_t(0));
+          if (ow1 > ow0) {
+            const scalar_t* src = xb + (ch * g.h + h) * g.w;  // input row; column ow reads src[ow*sw + off]
+            if (g.sw == 1) std::copy(src + ow0 + off, src + ow1 + off, dst + ow0);
+            else for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow] = src[ow * g.sw + off];
+          }
+          std::fill(dst + ow1, dst + g.out_w, scalar_t(0));
+        });
+      }
+    });
   });
 }
 
@@ -96,16 +105,20 @@ void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const Windo
   const int64_t n = x.shape[0], c = x.shape[1];
   const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "col2im", [&] {
-    for (int64_t b = 0; b < n; ++b) {
-      scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
-      const scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
-      for_each_tap_row(c, g, [&](int64_t r, int64_t oh, int64_t ch, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
-        if (ow1 <= ow0) return;  // the padding's values are dropped
-        const scalar_t* src = cb + r * l + oh * g.out_w;
-        scalar_t* dst = xb + (ch * g.h + h) * g.w;
-        for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow * g.sw + off] += src[ow];
-      });
-    }
+    // One task per (image b, channel ch): channels never share an input pixel.
+    parallel_for(0, n * c, kParallelGrain / std::max<int64_t>(1, g.kh * g.kw * l), [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t b = t / c, ch = t % c;
+        scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
+        const scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
+        for_each_tap_row(ch, g, [&](int64_t r, int64_t oh, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
+          if (ow1 <= ow0) return;  // the padding's values are dropped
+          const scalar_t* src = cb + r * l + oh * g.out_w;
+          scalar_t* dst = xb + (ch * g.h + h) * g.w;
+          for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow * g.sw + off] += src[ow];
+        });
+      }
+    });
   });
 }
 
@@ -126,20 +139,23 @@ void CpuBackend::max_pool2d_indices(const TensorView& indices, const TensorView&
   const auto rows = inside_taps(g.out_h, g.sh, g.ph, g.dh, g.kh, g.h);
   const auto cols = inside_taps(g.out_w, g.sw, g.pw, g.dw, g.kw, g.w);
   EMBER_DISPATCH_FLOATING(x.dtype, "max_pool2d", [&] {
-    for (int64_t p = 0; p < planes; ++p) {
-      const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
-      int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
-      for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        const auto [i0, i1] = rows[static_cast<size_t>(oh)];
-        const int64_t h0 = oh * g.sh - g.ph;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const auto [j0, j1] = cols[static_cast<size_t>(ow)];
-          const int64_t w0 = ow * g.sw - g.pw;
-          ip[oh * g.out_w + ow] = window_argmax(xp, (h0 + i0 * g.dh) * g.w + w0 + j0 * g.dw, i1 - i0, j1 - j0,
-                                                g.dh * g.w, g.dw);
+    const int64_t work_per_plane = g.out_h * g.out_w * g.kh * g.kw;
+    parallel_for(0, planes, kParallelGrain / std::max<int64_t>(1, work_per_plane), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
+        int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const auto [i0, i1] = rows[static_cast<size_t>(oh)];
+          const int64_t h0 = oh * g.sh - g.ph;
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const auto [j0, j1] = cols[static_cast<size_t>(ow)];
+            const int64_t w0 = ow * g.sw - g.pw;
+            ip[oh * g.out_w + ow] = window_argmax(xp, (h0 + i0 * g.dh) * g.w + w0 + j0 * g.dw, i1 - i0, j1 - j0,
+                                                  g.dh * g.w, g.dw);
+          }
         }
       }
-    }
+    });
   });
 }
 

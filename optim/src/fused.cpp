@@ -1,15 +1,27 @@
 // Fused CPU loops for SGD and Adam; see Note [Fused CPU updates] in fused.h.
 // Each line mirrors one op of the reference path (sgd.cpp, adam.cpp), with
 // its scalar cast to T first. Compiled with -ffp-contract=off (CMakeLists).
+// Large parameters are split over the thread pool by element; each element's
+// update is independent, so the result does not depend on the thread count.
 #include "fused.h"
 
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
+#include "ember/core/parallel.h"
+
 namespace ember::optim::fused {
 
 namespace {
+
+constexpr int64_t kParallelGrain = 32768;  // elements; as the CPU kernels (kernels/cpu/loops.h)
+
+// Runs loop(offset, count) over [0, n) in parallel chunks.
+template <typename Loop>
+void split(int64_t n, Loop loop) {
+  parallel_for(0, n, kParallelGrain, [&](int64_t b, int64_t e) { loop(b, e - b); });
+}
 
 // torch.maximum's rule, as the CPU kernel: NaN wins.
 template <typename T>
@@ -50,9 +62,12 @@ void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& buf, const
   const T* g = grad.data_ptr<T>();
   const int64_t n = param.numel();
   with_flags(a.weight_decay != 0, a.nesterov, [&](auto wd, auto nesterov) {
-    if (a.momentum == 0) sgd_loop<T, wd.value, Momentum::None, false>(p, g, b, n, a);
-    else if (a.first) sgd_loop<T, wd.value, Momentum::First, nesterov.value>(p, g, b, n, a);
-    else sgd_loop<T, wd.value, Momentum::Running, nesterov.value>(p, g, b, n, a);
+    split(n, [&](int64_t o, int64_t len) {
+      T* bo = b ? b + o : nullptr;
+      if (a.momentum == 0) sgd_loop<T, wd.value, Momentum::None, false>(p + o, g + o, bo, len, a);
+      else if (a.first) sgd_loop<T, wd.value, Momentum::First, nesterov.value>(p + o, g + o, bo, len, a);
+      else sgd_loop<T, wd.value, Momentum::Running, nesterov.value>(p + o, g + o, bo, len, a);
+    });
   });
 }
 
@@ -81,9 +96,12 @@ template <typename T>
 void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_sq, const AdamArgs& a) {
   T* vmax = max_sq.defined() ? max_sq.data_ptr<T>() : nullptr;
+  T *p = param.data_ptr<T>(), *m = exp_avg.data_ptr<T>(), *v = exp_avg_sq.data_ptr<T>();
+  const T* g = grad.data_ptr<T>();
   with_flags(!a.decoupled && a.weight_decay != 0, vmax != nullptr, [&](auto wd, auto ams) {
-    adam_loop<T, wd.value, ams.value>(param.data_ptr<T>(), grad.data_ptr<T>(), exp_avg.data_ptr<T>(),
-                                      exp_avg_sq.data_ptr<T>(), vmax, param.numel(), a);
+    split(param.numel(), [&](int64_t o, int64_t len) {
+      adam_loop<T, wd.value, ams.value>(p + o, g + o, m + o, v + o, vmax ? vmax + o : nullptr, len, a);
+    });
   });
 }
 
