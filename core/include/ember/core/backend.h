@@ -77,7 +77,10 @@ class Backend {
   // Reduces `a` over the dims where out has size 1 and a has not (out keeps
   // all dims). ArgMax/ArgMin reduce exactly one dim and write int64.
   virtual void reduce(ReduceOp op, const TensorView& out, const TensorView& a) = 0;
-  // Batched GEMM on contiguous tensors: (B, M, K) @ (B, K, N) -> (B, M, N).
+  // Batched GEMM: (B, M, K) @ (B, K, N) -> (B, M, N), out contiguous.
+  // Floating a and b may have any strides (transposed, expanded batch with
+  // stride 0): a backend that needs them contiguous copies them itself.
+  // Integer a and b arrive contiguous.
   virtual void matmul(const TensorView& out, const TensorView& a, const TensorView& b) = 0;
   // Softmax (or log-softmax) of contiguous `a` along `dim`.
   virtual void softmax(const TensorView& out, const TensorView& a, int64_t dim, bool log) = 0;
