@@ -40,6 +40,29 @@ Strides accumulator_strides(const TensorView& out, const TensorView& a) {
 // is the same at any thread count (Note [Deterministic parallel kernels]).
 constexpr int64_t kReduceBlock = 32768;
 
+// Folds n elements x[0], x[stride], ... into r. One accumulator would make
+// every addition wait for the previous one (a chain of 4-cycle latencies);
+// a contiguous row is instead spread over kLanes independent accumulators
+// (element i into lane i % kLanes) that are combined in lane order at the
+// end. The order is fixed, so the result does not depend on threads either.
+constexpr int64_t kLanes = 8;
+
+template <typename T, typename Acc, typename Combine>
+Acc reduce_row(Acc r, const T* x, int64_t n, int64_t stride, Combine combine) {
+  if (stride != 1 || n < 4 * kLanes) {
+    for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * stride]));
+    return r;
+  }
+  Acc lane[kLanes];
+  for (int64_t j = 0; j < kLanes; ++j) lane[j] = Acc(x[j]);
+  const int64_t full = n / kLanes * kLanes;
+  for (int64_t i = kLanes; i < full; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) lane[j] = combine(lane[j], Acc(x[i + j]));
+  for (int64_t j = 0; j < kLanes; ++j) r = combine(r, lane[j]);
+  for (int64_t i = full; i < n; ++i) r = combine(r, Acc(x[i]));
+  return r;
+}
+
 template <typename T, typename Acc, typename Combine>
 Acc reduce_all(const TensorView& a, Acc init, Combine combine) {
   const RowSpace<1> space = merge_dims<1>(a.shape, {&a.strides});
@@ -50,7 +73,7 @@ Acc reduce_all(const TensorView& a, Acc init, Combine combine) {
     for (int64_t blk = b0; blk < b1; ++blk) {
       Acc r = init;
       auto row = [&](int64_t n, auto off, auto st) {
-        for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(pa[off[0] + i * st[0]]));
+        r = reduce_row<T>(r, pa + off[0], n, st[0], combine);
       };
       walk_rows(space, blk * kReduceBlock, std::min(space.total, (blk + 1) * kReduceBlock), row);
       partial[blk] = r;
@@ -87,9 +110,7 @@ void reduce_into(const TensorView& out, const TensorView& a, Acc init, Combine c
         Acc* pacc = acc0 + off[0];
         const T* x = a0 + off[1];
         if (st[0] == 0) {  // the whole row reduces into one slot
-          Acc r = *pacc;
-          for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * st[1]]));
-          *pacc = r;
+          *pacc = reduce_row<T>(*pacc, x, n, st[1], combine);
         } else {
           for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
         }
@@ -184,14 +205,18 @@ void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim
         T mx = -std::numeric_limits<T>::infinity();
         for (int64_t k = 0; k < size; ++k) mx = std::max(mx, xr[k * inner]);
         if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
+        // One exp per element, in T (a float exp is several times cheaper
+        // than a double one); their sum is accumulated in double. softmax
+        // keeps the exps in y and scales them afterwards.
         double sum = 0;
-        for (int64_t k = 0; k < size; ++k) sum += std::exp(static_cast<double>(xr[k * inner] - mx));
         if (log) {
+          for (int64_t k = 0; k < size; ++k) sum += std::exp(xr[k * inner] - mx);
           T lse = static_cast<T>(std::log(sum));
           for (int64_t k = 0; k < size; ++k) yr[k * inner] = xr[k * inner] - mx - lse;
         } else {
+          for (int64_t k = 0; k < size; ++k) sum += (yr[k * inner] = std::exp(xr[k * inner] - mx));
           T inv = static_cast<T>(1.0 / sum);
-          for (int64_t k = 0; k < size; ++k) yr[k * inner] = std::exp(xr[k * inner] - mx) * inv;
+          for (int64_t k = 0; k < size; ++k) yr[k * inner] *= inv;
         }
       }
     });
