@@ -214,6 +214,10 @@ TEST_CASE("nn op errors name the op and the shapes", "[nn_ops][errors]") {
   REQUIRE_THROWS_WITH_ALL(conv2d(x, zeros({4, 3, 9, 9})), ShapeError, "conv2d", "too small");
   REQUIRE_THROWS_WITH_ALL(conv2d(x, zeros({4, 3, 3, 3}), zeros({5})), ShapeError, "conv2d", "bias", "[5]");
   REQUIRE_THROWS_WITH_ALL(max_pool2d(x, {2, 2}, {0, 0}, {2, 2}), ValueError, "max_pool2d", "padding");
+  // Dilation can make a window skip a small input entirely (review finding:
+  // the scan then read past the plane).
+  REQUIRE_THROWS_WITH_ALL(max_pool2d(zeros({1, 1, 2, 1}), {1, 2}, {1, 1}, {0, 1}, {1, 2}), ValueError, "max_pool2d",
+                          "[1, 1, 2, 1]", "dilation", "entirely in the padding");
   REQUIRE_THROWS_WITH_ALL(cross_entropy(zeros({2, 5}), from_vector<int64_t>({1, 5})), IndexError, "cross_entropy",
                           "class 5", "5 classes");
   REQUIRE_THROWS_WITH_ALL(cross_entropy(zeros({2, 5}), from_vector<int64_t>({1})), ShapeError, "cross_entropy", "[1]",

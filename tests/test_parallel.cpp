@@ -172,6 +172,9 @@ TEST_CASE("kernel results are bitwise identical at 1 and several threads", "[par
   const Tensor rows = randn({512, 300});
   const Tensor a = randn({3, 200, 150}), b = randn({3, 150, 170});
   const Tensor x = randn({8, 3, 40, 40}), w = randn({16, 3, 5, 5});
+  // Kept dim between two reduced dims that are contiguous with each other:
+  // a one-index slice would merge them into one long row (review finding).
+  const Tensor permuted = permute(randn({2, 8, 4096}, {.dtype = DType::Float64}), {1, 0, 2});
   auto run_all = [&] {
     Tensor xg = x.clone().requires_grad_();
     Tensor y = conv2d(xg, w, Tensor(), {.padding = {2, 2}});
@@ -179,7 +182,7 @@ TEST_CASE("kernel results are bitwise identical at 1 and several threads", "[par
     return std::vector<Tensor>{big.sum(), rows.sum({0}), rows.sum({1}), rows.t().sum({1}), rows.argmax(1),
                                (big * 2 + 1).exp(), rows.softmax(1), rows.log_softmax(0), matmul(a, b),
                                matmul(a.transpose(1, 2).contiguous().transpose(1, 2), b), y.detach(), xg.grad(),
-                               max_pool2d(x, {2, 2})};
+                               max_pool2d(x, {2, 2}), permuted.sum({0, 2})};
   };
   std::vector<Tensor> one;
   {
@@ -194,5 +197,18 @@ TEST_CASE("kernel results are bitwise identical at 1 and several threads", "[par
       REQUIRE(one[i].shape() == many[i].shape());
       CHECK(equal(one[i], many[i]));
     }
+  }
+}
+
+TEST_CASE("max of a long bool tensor on several threads sees every block", "[parallel]") {
+  // The per-block partial results once sat in a std::vector<bool>, whose
+  // packed bits made neighbouring blocks' writes race.
+  ThreadCount tc(2);
+  for (int64_t at : {int64_t(5), int64_t(40000), int64_t(99999)}) {
+    Tensor flags = zeros({100000}, {.dtype = DType::Bool});
+    flags.slice(0, at, at + 1).fill_(1);
+    INFO("true at " << at);
+    CHECK(flags.max().item<bool>());
+    CHECK_FALSE(flags.min().item<bool>());
   }
 }

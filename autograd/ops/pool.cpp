@@ -21,6 +21,21 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pa
   for (int i = 0; i < 2; ++i)  // so that every window sees a real element
     EMBER_CHECK(2 * padding[i] <= kernel[i], ValueError, "max_pool2d: padding must be at most half the kernel (kernel ",
                 shape_str({kernel[0], kernel[1]}), ", padding ", shape_str({padding[0], padding[1]}), ")");
+  // With dilation the taps can step over a small input entirely: require
+  // every output row and column to have at least one tap inside.
+  auto every_window_sees_input = [](int64_t out, int64_t s, int64_t p, int64_t d, int64_t k, int64_t size) {
+    for (int64_t o = 0; o < out; ++o) {
+      bool seen = false;
+      for (int64_t t = 0; t < k && !seen; ++t) seen = o * s - p + t * d >= 0 && o * s - p + t * d < size;
+      if (!seen) return false;
+    }
+    return true;
+  };
+  EMBER_CHECK(every_window_sees_input(g.out_h, g.sh, g.ph, g.dh, g.kh, g.h) &&
+                  every_window_sees_input(g.out_w, g.sw, g.pw, g.dw, g.kw, g.w),
+              ValueError, "max_pool2d: with input ", shape_str(x.shape()), ", kernel ", shape_str({kernel[0], kernel[1]}),
+              ", padding ", shape_str({padding[0], padding[1]}), " and dilation ", shape_str({dilation[0], dilation[1]}),
+              " some window lies entirely in the padding");
   const int64_t n = x.size(0), c = x.size(1);
   Tensor indices = prim::empty({n, c, g.out_h, g.out_w}, DType::Int64, x.device());
   Tensor xc = contiguous(x);

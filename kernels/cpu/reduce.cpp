@@ -67,7 +67,10 @@ template <typename T, typename Acc, typename Combine>
 Acc reduce_all(const TensorView& a, Acc init, Combine combine) {
   const RowSpace<1> space = merge_dims<1>(a.shape, {&a.strides});
   const int64_t blocks = (space.total + kReduceBlock - 1) / kReduceBlock;
-  std::vector<Acc> partial(blocks, init);
+  // Not std::vector: for Acc = bool that packs the slots into shared words,
+  // and threads writing neighbouring slots would race.
+  std::unique_ptr<Acc[]> partial(new Acc[blocks]);
+  std::fill(partial.get(), partial.get() + blocks, init);
   const T* pa = a.ptr<T>();
   parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t blk = b0; blk < b1; ++blk) {
@@ -80,8 +83,20 @@ Acc reduce_all(const TensorView& a, Acc init, Combine combine) {
     }
   });
   Acc r = init;
-  for (const Acc& p : partial) r = combine(r, p);
+  for (int64_t b = 0; b < blocks; ++b) r = combine(r, partial[b]);
   return r;
+}
+
+// Whether the reduced dims nearest to `dim` on either side (skipping
+// size-1 dims) would merge into one row if `dim` were absent: both reduced
+// (accumulator stride 0) and contiguous with each other in a.
+bool merges_without_dim(const TensorView& a, const Strides& acc_strides, int64_t dim) {
+  int64_t prev = dim - 1, next = dim + 1;
+  const auto rank = static_cast<int64_t>(a.shape.size());
+  while (prev >= 0 && a.shape[prev] == 1) --prev;
+  while (next < rank && a.shape[next] == 1) ++next;
+  if (prev < 0 || next >= rank) return false;
+  return acc_strides[prev] == 0 && acc_strides[next] == 0 && a.strides[prev] == a.strides[next] * a.shape[next];
 }
 
 template <typename T, typename Acc, typename Combine>
@@ -101,20 +116,29 @@ void reduce_into(const TensorView& out, const TensorView& a, Acc init, Combine c
     for (size_t d = 0; d < a.shape.size(); ++d)
       if (acc_strides[d] != 0 && (dim < 0 || a.shape[d] > a.shape[dim])) dim = static_cast<int64_t>(d);
     const int64_t per_slice = numel(a.shape) / std::max<int64_t>(1, a.shape[dim]);
+    // A slice one index wide drops `dim`, and then the reduced dims on either
+    // side of it may merge into one longer row, which reduce_row would fold
+    // in another order than a wider slice does. Where that can happen
+    // (permuted inputs), slices are always taken one index at a time, so
+    // the order never depends on how the range was cut into chunks.
+    const bool merges_across = merges_without_dim(a, acc_strides, dim);
     parallel_for(0, a.shape[dim], kParallelGrain / std::max<int64_t>(1, per_slice), [&](int64_t s0, int64_t s1) {
-      Shape slice = a.shape;
-      slice[dim] = s1 - s0;
-      Acc* acc0 = acc.get() + s0 * acc_strides[dim];
-      const T* a0 = pa + s0 * a.strides[dim];
-      for_each_row<2>(slice, {&acc_strides, &a.strides}, [&](int64_t n, auto off, auto st) {
-        Acc* pacc = acc0 + off[0];
-        const T* x = a0 + off[1];
-        if (st[0] == 0) {  // the whole row reduces into one slot
-          *pacc = reduce_row<T>(*pacc, x, n, st[1], combine);
-        } else {
-          for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
-        }
-      });
+      const int64_t step = merges_across ? 1 : s1 - s0;
+      for (int64_t s = s0; s < s1; s += step) {
+        Shape slice = a.shape;
+        slice[dim] = step;
+        Acc* acc0 = acc.get() + s * acc_strides[dim];
+        const T* a0 = pa + s * a.strides[dim];
+        for_each_row<2>(slice, {&acc_strides, &a.strides}, [&](int64_t n, auto off, auto st) {
+          Acc* pacc = acc0 + off[0];
+          const T* x = a0 + off[1];
+          if (st[0] == 0) {  // the whole row reduces into one slot
+            *pacc = reduce_row<T>(*pacc, x, n, st[1], combine);
+          } else {
+            for (int64_t i = 0; i < n; ++i) pacc[i * st[0]] = combine(pacc[i * st[0]], Acc(x[i * st[1]]));
+          }
+        });
+      }
     });
   }
   // Write the accumulators into out (which may be strided).
