@@ -22,12 +22,12 @@ from collections import Counter
 
 KERNEL_ROWS = [  # (row, regex on the function name); first match wins
     ("GEMM (Eigen gebp / packing)", r"^Eigen::internal::(gebp|gemm|general_matrix|gemv)"),
-    ("GEMM (Ember's own code: kernel, packing, zeroing the output)", r"ember::kernels::cpu::.*(gemm|matmul|pack_)"),
+    ("GEMM (Ember's packed GEMM: micro-kernel, packing)", r"ember::kernels::cpu::.*(gemm|matmul|pack_|microkernel)"),
     ("im2col (conv forward)", r"CpuBackend::im2col"),
     ("col2im (conv input gradient)", r"CpuBackend::col2im"),
     ("copy / contiguous / cast", r"CpuBackend::copy|copy\(ember::TensorView"),
     ("elementwise (binary, unary, where)", r"binary_loop|unary_loop|arithmetic<|comparison<|unary_any|CpuBackend::(binary|unary|where)"),
-    ("reductions (sum, max, argmax)", r"reduce_into|CpuBackend::reduce"),
+    ("reductions (sum, max, argmax)", r"reduce_into|reduce_all|reduce_row|CpuBackend::reduce"),
     ("softmax / log_softmax", r"CpuBackend::softmax|softmax_"),
     ("max pooling indices", r"max_pool2d_indices"),
     ("gather / scatter / index (pooling, loss)", r"CpuBackend::(gather|scatter_add|index_select|index_add)|check_index"),

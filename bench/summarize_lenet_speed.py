@@ -72,7 +72,9 @@ def main():
     ]
     for r in runs:
         f = r.get("facts", {})
-        blas = "Eigen (built in)" if r["framework"] == "ember" else (
+        gemm = re.search(r"GEMM ([\w-]+)", r.get("startup", ""))  # "SIMD AVX-512 (GEMM AVX-512)" since the packed GEMM
+        ember_blas = f"Ember packed GEMM ({gemm.group(1)})" if gemm else "Eigen (built in)"
+        blas = ember_blas if r["framework"] == "ember" else (
             f"OpenBLAS {f.get('openblas_core', '')}" if f.get("blas_in_use") == "openblas" else f.get("blas_in_use", "?"))
         up = f"{speed(ember) / speed(r):.2f}x" if ember and r is not ember else "—"
         threads = r["threads"]
