@@ -44,6 +44,9 @@ case "${1:-parity}" in
     ember_runs default-mnist mnist ""
     ember_runs default-fashion fashion ""
     ;;
+  default-mnist)  # only the digits
+    ember_runs default-mnist mnist ""
+    ;;
   default-fashion)  # only Fashion (SEEDS="0" etc. to split the seeds over processes)
     ember_runs default-fashion fashion ""
     ;;
