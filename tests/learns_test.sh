@@ -6,13 +6,7 @@
 # Exits 77 (skipped) without prepared data.
 set -euo pipefail
 bin=$1
-src=$(cd "$(dirname "$0")/.." && pwd)
-data=$src/datasets/mnist-digits
-if [ ! -e "$data/train-images-idx3-ubyte" ]; then
-  echo "SKIPPED: prepared MNIST digits not found in $data (run bash scripts/prepare_data.sh)"
-  [ -z "${EMBER_REQUIRE_DATA:-}" ] || { echo "FAIL: EMBER_REQUIRE_DATA is set (scripts/test.sh prepares the data)"; exit 1; }
-  exit 77
-fi
+source "$(dirname "$0")/require_digits.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" train --data-dir "$data" --model cnn --train-limit 1000 --epochs 8 --seed 0 --out "$work/run" | tail -3

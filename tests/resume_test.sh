@@ -5,13 +5,7 @@
 # and so must the final weights. Exits 77 (skipped) without prepared data.
 set -euo pipefail
 bin=$1
-src=$(cd "$(dirname "$0")/.." && pwd)
-data=$src/datasets/mnist-digits
-if [ ! -e "$data/train-images-idx3-ubyte" ]; then
-  echo "SKIPPED: prepared MNIST digits not found in $data (run bash scripts/prepare_data.sh)"
-  [ -z "${EMBER_REQUIRE_DATA:-}" ] || { echo "FAIL: EMBER_REQUIRE_DATA is set (scripts/test.sh prepares the data)"; exit 1; }
-  exit 77
-fi
+source "$(dirname "$0")/require_digits.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # cnn has dropout (the generator's state) and batch norm (running statistics).
