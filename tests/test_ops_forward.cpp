@@ -5,6 +5,12 @@
 // Ember call, the reference formula, an input range where it is defined).
 #include "support.h"
 
+#include <cstring>
+#include <numeric>
+
+#include "../kernels/cpu/vec.h"  // vec::exp, tested directly
+#pragma GCC diagnostic ignored "-Wpsabi"  // 64-byte vectors by value (see vec.h)
+
 using namespace ember;
 using namespace ember::test;
 
@@ -205,6 +211,105 @@ TEST_CASE("softmax is stable for large inputs", "[ops][softmax]") {
   auto s = softmax(a, 0).to_vector<float>();
   CHECK(s[2] == Approx(0.66524096f));
   CHECK(std::isfinite(log_softmax(a, 0).to_vector<float>()[0]));
+}
+
+TEST_CASE("softmax over long float rows (the SIMD path) matches a float64 reference", "[ops][softmax]") {
+  // Rows of 16k, 16k + tail and shorter than one vector; wide value ranges
+  // so that exp underflows for some entries.
+  for (int64_t n : {5, 16, 67, 1000})
+    for (double range : {3.0, 60.0}) {
+      Tensor a = random_input({4, n}, DType::Float32, Layout::Contiguous, -range, range, uint64_t(n));
+      Ref ra = ref_of(a);
+      Ref want_log = ra, want = ra;
+      for (int64_t r = 0; r < 4; ++r) {
+        const double* x = ra.v.data() + r * n;
+        const double mx = *std::max_element(x, x + n);
+        double s = 0;
+        for (int64_t k = 0; k < n; ++k) s += std::exp(x[k] - mx);
+        for (int64_t k = 0; k < n; ++k) {
+          want_log.v[r * n + k] = x[k] - mx - std::log(s);
+          want.v[r * n + k] = std::exp(want_log.v[r * n + k]);
+        }
+      }
+      std::string what = "n " + std::to_string(n) + " range " + std::to_string(range);
+      check_close(softmax(a, 1), want, 1e-5, 1e-30, "softmax " + what);
+      check_close(log_softmax(a, 1), want_log, 1e-5, 1e-5, "log_softmax " + what);
+    }
+}
+
+TEST_CASE("softmax over long float rows handles -inf, +inf and NaN as PyTorch does", "[ops][softmax]") {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> v(40, 0.0f);
+  v[3] = -inf;  // an entry of -inf gets probability 0
+  auto s = softmax(from_vector<float>(v), 0).to_vector<float>();
+  CHECK(s[3] == 0.0f);
+  CHECK(s[0] == Approx(1.0 / 39));
+  CHECK(log_softmax(from_vector<float>(v), 0).to_vector<float>()[3] == -inf);
+  v.assign(40, -inf);  // all -inf: NaN, like PyTorch
+  CHECK(std::isnan(softmax(from_vector<float>(v), 0).to_vector<float>()[0]));
+  v.assign(40, 1.0f);
+  v[20] = NAN;  // a NaN anywhere makes the whole row NaN
+  for (float y : softmax(from_vector<float>(v), 0).to_vector<float>()) CHECK(std::isnan(y));
+  v[20] = inf;  // +inf: NaN too (inf - inf), as in PyTorch
+  CHECK(std::isnan(softmax(from_vector<float>(v), 0).to_vector<float>()[20]));
+}
+
+TEST_CASE("vec::exp is within 1 ulp of exp over the whole float range", "[ops][simd]") {
+  // Distance in units in the last place: for floats of one sign the bit
+  // patterns are ordered like the values.
+  auto ulps = [](float a, float b) {
+    int32_t ia, ib;
+    std::memcpy(&ia, &a, 4);
+    std::memcpy(&ib, &b, 4);
+    return std::abs(int64_t(ia) - int64_t(ib));
+  };
+  int64_t worst = 0;
+  float worst_x = 0;
+  for (float x0 = -104.5f; x0 < 89.0f; x0 += 16 * 0.0037f) {
+    kernels::cpu::vec::f32x16 x;
+    for (int k = 0; k < 16; ++k) x[k] = x0 + k * 0.0037f;
+    const kernels::cpu::vec::f32x16 y = kernels::cpu::vec::exp(x);
+    for (int k = 0; k < 16; ++k) {
+      const auto want = static_cast<float>(std::exp(double(x[k])));
+      const int64_t d = std::isinf(want) ? (std::isinf(y[k]) ? 0 : 1000) : ulps(y[k], want);
+      if (d > worst) worst = d, worst_x = x[k];
+    }
+  }
+  INFO("worst at x = " << worst_x);
+  CHECK(worst <= 1);
+  const float inf = std::numeric_limits<float>::infinity();
+  kernels::cpu::vec::f32x16 special = {0.0f, -0.0f, -inf, inf, NAN, 1.0f, -1.0f, 88.8f, -104.0f, -200.0f, 1e-8f};
+  const kernels::cpu::vec::f32x16 y = kernels::cpu::vec::exp(special);
+  CHECK(y[0] == 1.0f);
+  CHECK(y[1] == 1.0f);
+  CHECK(y[2] == 0.0f);
+  CHECK(y[3] == inf);
+  CHECK(std::isnan(y[4]));
+  CHECK(ulps(y[5], float(M_E)) <= 1);
+  CHECK(ulps(y[6], float(1 / M_E)) <= 1);
+  CHECK(y[7] == inf);
+  CHECK(y[8] == 0.0f);
+  CHECK(y[9] == 0.0f);
+  CHECK(y[10] == 1.0f);
+  CHECK(y[11] == 1.0f);  // lanes not named above are 0
+}
+
+TEST_CASE("long float sums are accumulated in double (the SIMD path)", "[ops][reduce]") {
+  // In float, 1e8 + 1 == 1e8: a float accumulator would lose the ones.
+  std::vector<float> v(1026, 1.0f);
+  v.front() = 1e8f;
+  v.back() = -1e8f;
+  CHECK(sum(from_vector<float>(v)).item<float>() == 1024.0f);
+  for (DType dt : kFloatTypes)
+    for (int64_t n : {31, 32, 33, 100, 1000, 70001}) {
+      Tensor a = random_input({3, n}, dt, Layout::Contiguous, -1, 1, uint64_t(n));
+      Ref ra = ref_of(a);
+      std::string what = std::string(dtype_name(dt)) + " n " + std::to_string(n);
+      check_close(sum(a), ref_reduce(ra, {0, 1}, false, [](auto& x) { return std::accumulate(x.begin(), x.end(), 0.0); }),
+                  rtol_for(dt), atol_for(dt), "sum " + what);
+      check_close(sum(a, {1}), ref_reduce(ra, {1}, false, [](auto& x) { return std::accumulate(x.begin(), x.end(), 0.0); }),
+                  rtol_for(dt), atol_for(dt), "sum(dim 1) " + what);
+    }
 }
 
 namespace {

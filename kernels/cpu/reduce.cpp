@@ -18,6 +18,7 @@
 
 #include "cpu_backend.h"
 #include "loops.h"
+#include "vec.h"
 
 namespace ember::kernels::cpu {
 
@@ -47,8 +48,41 @@ constexpr int64_t kReduceBlock = 32768;
 // end. The order is fixed, so the result does not depend on threads either.
 constexpr int64_t kLanes = 8;
 
+// A sum of floating values, accumulated in double. Its own type (not a
+// lambda) so that reduce_row can recognise it and take the SIMD path.
+struct SumDouble {
+  double operator()(double x, double y) const { return x + y; }
+};
+
+// The floating sum of a contiguous row with SIMD vectors: four vectors of
+// 8 double lanes, element i into lane i % 32, the lanes combined in order
+// at the end (Note [Portable SIMD with vector extensions]). Four vectors,
+// not one, for the same reason as kLanes: independent chains of additions.
+template <typename T>
+double sum_row_simd(double r, const T* x, int64_t n) {
+  vec::f64x8 acc[4] = {};
+  const int64_t full = n / 32 * 32;
+  for (int64_t i = 0; i < full; i += 32) {
+    if constexpr (std::is_same_v<T, float>) {
+      const auto lo = vec::load<vec::f32x16>(x + i), hi = vec::load<vec::f32x16>(x + i + 16);
+      acc[0] += vec::widen_low(lo);
+      acc[1] += vec::widen_high(lo);
+      acc[2] += vec::widen_low(hi);
+      acc[3] += vec::widen_high(hi);
+    } else {
+      for (int j = 0; j < 4; ++j) acc[j] += vec::load<vec::f64x8>(x + i + 8 * j);
+    }
+  }
+  for (int j = 0; j < 4; ++j) r += vec::sum_lanes(acc[j]);
+  for (int64_t i = full; i < n; ++i) r += double(x[i]);
+  return r;
+}
+
 template <typename T, typename Acc, typename Combine>
 Acc reduce_row(Acc r, const T* x, int64_t n, int64_t stride, Combine combine) {
+  if constexpr (std::is_same_v<Combine, SumDouble> && (std::is_same_v<T, float> || std::is_same_v<T, double>)) {
+    if (stride == 1 && n >= 32) return sum_row_simd(r, x, n);
+  }
   if (stride != 1 || n < 4 * kLanes) {
     for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * stride]));
     return r;
@@ -195,6 +229,60 @@ void arg_reduce(const TensorView& out, const TensorView& a) {
   });
 }
 
+// softmax (or log_softmax) of one contiguous float row, 16 lanes at a time
+// with vec::exp, the same three passes as the general loop in softmax()
+// below: the max, the exps and their sum (in double, lane i % 16 of two
+// vectors), then the scaling. Rows are cut into vectors the same way
+// whatever the thread count. Returns false (and does nothing) for double
+// rows, which keep the general loop and std::exp.
+template <typename T>
+bool softmax_row_simd(T* y, const T* x, int64_t n, bool log) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+    using vec::f32x16;
+    using vec::f64x8;
+    const int64_t full = n / 16 * 16;
+    float mx = -std::numeric_limits<float>::infinity();
+    if (full > 0) {
+      f32x16 m = vec::load<f32x16>(x);
+      for (int64_t i = 16; i < full; i += 16) {
+        const f32x16 v = vec::load<f32x16>(x + i);
+        m = v > m ? v : m;
+      }
+      mx = vec::max_lanes(m);
+    }
+    for (int64_t i = full; i < n; ++i) mx = std::max(mx, x[i]);
+    if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
+
+    f64x8 acc_lo = {}, acc_hi = {};
+    for (int64_t i = 0; i < full; i += 16) {
+      const f32x16 e = vec::exp(vec::load<f32x16>(x + i) - mx);
+      if (!log) vec::store(y + i, e);
+      acc_lo += vec::widen_low(e);
+      acc_hi += vec::widen_high(e);
+    }
+    double sum = vec::sum_lanes(acc_lo) + vec::sum_lanes(acc_hi);
+    if (full < n) {  // the tail, through one padded vector
+      f32x16 t;
+      for (int64_t k = 0; k < 16; ++k) t[k] = full + k < n ? x[full + k] - mx : -std::numeric_limits<float>::infinity();
+      const f32x16 e = vec::exp(t);
+      for (int64_t k = 0; full + k < n; ++k) {
+        if (!log) y[full + k] = e[k];
+        sum += double(e[k]);
+      }
+    }
+    if (log) {
+      const auto lse = static_cast<float>(std::log(sum));
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - mx - lse;
+    } else {
+      const auto inv = static_cast<float>(1.0 / sum);
+      for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+    }
+    return true;
+  }
+}
+
 }  // namespace
 
 void CpuBackend::reduce(ReduceOp op, const TensorView& out, const TensorView& a) {
@@ -203,7 +291,10 @@ void CpuBackend::reduce(ReduceOp op, const TensorView& out, const TensorView& a)
     using Acc = acc_type<T>;
     switch (op) {
       case ReduceOp::Sum:
-        return reduce_into<T, Acc>(out, a, Acc(0), [](Acc x, Acc y) { return Acc(x + y); });
+        if constexpr (std::is_same_v<Acc, double>)
+          return reduce_into<T, Acc>(out, a, Acc(0), SumDouble{});
+        else
+          return reduce_into<T, Acc>(out, a, Acc(0), [](Acc x, Acc y) { return Acc(x + y); });
       case ReduceOp::Max:  // NaN propagates: once r is NaN, nothing replaces it
         return reduce_into<T, T>(out, a, lowest<T>(), [](T r, T x) { return (x > r || is_nan(x)) ? x : r; });
       case ReduceOp::Min:
@@ -226,6 +317,7 @@ void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim
         const int64_t o = r / inner, i = r % inner;
         const T* xr = x + o * size * inner + i;
         T* yr = y + o * size * inner + i;
+        if (inner == 1 && softmax_row_simd(yr, xr, size, log)) continue;
         T mx = -std::numeric_limits<T>::infinity();
         for (int64_t k = 0; k < size; ++k) mx = std::max(mx, xr[k * inner]);
         if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
