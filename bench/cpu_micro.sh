@@ -47,9 +47,7 @@ if [ "$quick" = 1 ]; then
 fi
 
 die() { echo "cpu_micro.sh: $*" >&2; exit 1; }
-KEEPMEM='glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736:glibc.malloc.top_pad=268435456'
-PY=/usr/bin/python3  # Debian's interpreter, where Debian's torch is installed
-"$PY" -c 'import torch' 2>/dev/null || die "$PY cannot import torch (apt-get install python3-torch)"
+. bench/torch_env.sh  # PY, KEEPMEM, fetch_openblas
 
 # ---- build ----
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
@@ -59,15 +57,7 @@ cmake --build build/release --target ember-bench-micro -j"${EMBER_BUILD_JOBS:-2}
 bin=build/release/bench/ember-bench-micro
 
 # ---- OpenBLAS, unpacked but not installed ----
-cache=bench/.cache/openblas
-if ! ls "$cache"/root/usr/lib/*/openblas-openmp/libblas.so.3 >/dev/null 2>&1; then
-  mkdir -p "$cache"
-  (cd "$cache" && rm -f ./*.deb && apt-get download libopenblas0-openmp >/dev/null 2>&1) ||
-    die "apt-get download libopenblas0-openmp failed (needs Debian's archive; try apt-get update)"
-  dpkg -x "$cache"/libopenblas0-openmp_*.deb "$cache/root"
-fi
-obdir=$(cd "$(dirname "$(ls "$cache"/root/usr/lib/*/openblas-openmp/libblas.so.3 | head -1)")" && pwd)
-openblas_version=$(dpkg-deb -f "$cache"/libopenblas0-openmp_*.deb Version 2>/dev/null || echo unknown)
+fetch_openblas
 
 # Which BLAS/LAPACK sonames torch links (libblas.so.3, liblapack.so.3 through
 # Debian's alternatives): OpenBLAS must provide each, or the swap is partial.

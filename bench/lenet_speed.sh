@@ -36,9 +36,7 @@ done
 [ "$epochs" -ge 2 ] || { echo "lenet_speed.sh: need at least 2 epochs (epoch 1 is warm-up)" >&2; exit 2; }
 
 die() { echo "lenet_speed.sh: $*" >&2; exit 1; }
-KEEPMEM='glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736:glibc.malloc.top_pad=268435456'
-PY=/usr/bin/python3
-"$PY" -c 'import torch' 2>/dev/null || die "$PY cannot import torch (apt-get install python3-torch)"
+. bench/torch_env.sh  # PY, KEEPMEM, fetch_openblas
 folder=$([ "$dataset" = fashion ] && echo fashion-mnist || echo mnist-digits)
 ls datasets/"$folder"/train-images* >/dev/null 2>&1 || die "no datasets/$folder (run: bash scripts/prepare_data.sh)"
 
@@ -46,15 +44,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 [ -f build/release/CMakeCache.txt ] || cmake --preset release >/dev/null
 cmake --build build/release --target ember-mnist -j"${EMBER_BUILD_JOBS:-2}" >/dev/null || die "building ember-mnist failed"
 
-# OpenBLAS unpacked (not installed) into bench/.cache, as bench/cpu_micro.sh does.
-cache=bench/.cache/openblas
-if ! ls "$cache"/root/usr/lib/*/openblas-openmp/libblas.so.3 >/dev/null 2>&1; then
-  mkdir -p "$cache"
-  (cd "$cache" && rm -f ./*.deb && apt-get download libopenblas0-openmp >/dev/null 2>&1) ||
-    die "apt-get download libopenblas0-openmp failed (needs Debian's archive)"
-  dpkg -x "$cache"/libopenblas0-openmp_*.deb "$cache/root"
-fi
-obdir=$(cd "$(dirname "$(ls "$cache"/root/usr/lib/*/openblas-openmp/libblas.so.3 | head -1)")" && pwd)
+fetch_openblas  # Debian's OpenBLAS unpacked into bench/.cache, not installed
 
 mkdir -p "$out"
 stem=$([ "$dataset" = mnist ] && echo lenet || echo "lenet-$dataset")

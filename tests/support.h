@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,7 @@ struct TempDir {
     static int counter = 0;
     path = std::filesystem::temp_directory_path() /
            ("ember_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);  // a leftover of an earlier process with this pid
     std::filesystem::create_directories(path);
   }
   ~TempDir() {
@@ -33,6 +35,12 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::filesystem::path operator/(const std::string& name) const { return path / name; }
+  std::vector<std::string> names() const {  // what the directory holds, sorted
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 };
 
 // How a test input is laid out in memory.

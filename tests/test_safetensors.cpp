@@ -31,26 +31,7 @@ namespace {
 
 const fs::path kFixtures = fs::path(EMBER_SOURCE_DIR) / "tests" / "fixtures" / "safetensors";
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("ember_st_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::vector<std::string> names() const {  // what the directory holds
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+using test::TempDir;  // a fresh directory per test, removed afterwards
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
