@@ -33,6 +33,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -235,17 +236,45 @@ std::atomic<GemmImpl>& impl_setting() {
   return impl;
 }
 
+// EMBER_GEMM_BLOCKS=MC,KC,NC replaces every kernel's cache blocks (Note
+// [GEMM blocking]): a knob for tuning on a new CPU without rebuilding, e.g.
+// EMBER_GEMM_BLOCKS=240,128,3072 ember-bench-micro --filter matmul.
+// {0, 0, 0}: not set. Read once.
+const std::array<int64_t, 3>& blocks_override() {
+  static const std::array<int64_t, 3> blocks = [] {
+    std::array<int64_t, 3> b{0, 0, 0};
+    const char* env = std::getenv("EMBER_GEMM_BLOCKS");
+    if (!env || !*env) return b;
+    const char* p = env;
+    for (int i = 0; i < 3; ++i) {
+      char* end = nullptr;
+      b[i] = std::strtoll(p, &end, 10);
+      EMBER_CHECK(end != p && b[i] > 0 && b[i] <= (1 << 20) && *end == (i < 2 ? ',' : '\0'), ValueError,
+                  "EMBER_GEMM_BLOCKS=", env, ": expected three positive integers MC,KC,NC (e.g. 240,256,3072)");
+      p = end + 1;
+    }
+    return b;
+  }();
+  return blocks;
+}
+
 template <typename T>
 MicroKernel<T> kernel_for(GemmIsa isa) {
+  MicroKernel<T> uk;
   if constexpr (std::is_same_v<T, float>) {
-    if (isa == GemmIsa::Avx512) return avx512_kernel_f32();
-    if (isa == GemmIsa::Avx2) return avx2_kernel_f32();
-    return generic_kernel_f32();
+    uk = isa == GemmIsa::Avx512 ? avx512_kernel_f32() : isa == GemmIsa::Avx2 ? avx2_kernel_f32() : generic_kernel_f32();
   } else {
-    if (isa == GemmIsa::Avx512) return avx512_kernel_f64();
-    if (isa == GemmIsa::Avx2) return avx2_kernel_f64();
-    return generic_kernel_f64();
+    uk = isa == GemmIsa::Avx512 ? avx512_kernel_f64() : isa == GemmIsa::Avx2 ? avx2_kernel_f64() : generic_kernel_f64();
   }
+  if (const auto& b = blocks_override(); b[0] > 0) {
+    EMBER_CHECK(b[0] % uk.mr == 0 && b[2] % uk.nr == 0, ValueError, "EMBER_GEMM_BLOCKS: MC (", b[0],
+                ") must be a multiple of MR (", uk.mr, ") and NC (", b[2], ") of NR (", uk.nr, ") for the ",
+                gemm_isa_name(isa), " kernel");
+    uk.mc = static_cast<int>(b[0]);
+    uk.kc = static_cast<int>(b[1]);
+    uk.nc = static_cast<int>(b[2]);
+  }
+  return uk;
 }
 
 }  // namespace
