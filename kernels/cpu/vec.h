@@ -81,7 +81,9 @@ inline f32x16 exp(f32x16 x) {
   constexpr float kC1 = 0.693359375f, kC2 = -2.12194440e-4f;
   constexpr float kHi = 88.7228394f;   // exp(kHi) is the largest float
   constexpr float kLo = -103.972084f;  // exp below this rounds to 0
-  const f32x16 xc = x < kLo ? kLo : (x > kHi ? kHi : x);
+  // Clamped, and NaN replaced by 0, so that the integer steps below only
+  // ever see small values (NaN lanes are put back at the end).
+  const f32x16 xc = x < kLo ? kLo : (x > kHi ? kHi : (x == x ? x : 0.0f));
   // n = floor(x log2e + 1/2): round to nearest (the float->int conversion
   // truncates toward zero, so step down where that rounded up).
   const f32x16 t = xc * kLog2e + 0.5f;
