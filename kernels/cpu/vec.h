@@ -11,9 +11,12 @@
 // auto-vectorizer (which may not reorder a floating-point sum, and whose SLP
 // half is off on GCC 12, Note [GCC 12 AVX-512 SLP miscompile]).
 //
-// The arithmetic is exactly what the source says, lane by lane (-std=c++20
-// turns off FMA contraction), so a result never depends on the instruction
-// set or on the thread count (Note [Deterministic parallel kernels]).
+// Each lane computes what the source says, in the order it says, so a
+// result never depends on where the thread pool cut the work (Note
+// [Deterministic parallel kernels]). Between builds for different
+// instruction sets the last bit may differ: GCC's default
+// -ffp-contract=fast fuses a * b + c into one FMA instruction where the
+// target has one, as it does in any other C++ code.
 #pragma once
 
 #include <cmath>
@@ -29,7 +32,6 @@
 
 namespace ember::kernels::cpu::vec {
 
-using f32x8 = float __attribute__((vector_size(32)));
 using f32x16 = float __attribute__((vector_size(64)));
 using f64x8 = double __attribute__((vector_size(64)));
 using i32x16 = int32_t __attribute__((vector_size(64)));
