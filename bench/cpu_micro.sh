@@ -151,5 +151,13 @@ json.dump(meta, open(path, "w"), indent=1)
 PY
 
 "$PY" bench/summarize_cpu.py "$out"
-echo "wrote $csv and $out/micro.md"
+# The ratios as grouped bars, one group per case, one bar per thread count.
+if cmake --build build/release --target ember-plot -j"${EMBER_BUILD_JOBS:-2}" >/dev/null; then
+  cols=$(head -1 "$out/ratios.csv" | cut -d, -f2-)
+  IFS=, read -r -a ycols <<< "$cols"
+  build/release/examples/ember-plot "$out/ratios.csv" --bars -x case -y "${ycols[@]}" --reference 1 \
+    --title "Ember vs the best PyTorch configuration (above 1: Ember faster)" --y-label "t_torch / t_ember" \
+    -o "$out/ratios.svg" || status=1
+fi
+echo "wrote $csv, $out/micro.md and $out/ratios.svg"
 exit $status

@@ -146,9 +146,22 @@ def main():
                 if any(c != "—" and c for c in cells):
                     out.append(f"| {fw} | {cfg} | " + " | ".join(cells) + " |")
         out.append("")
+    # The summary's ratios as a CSV for a grouped bar chart (cpu_micro.sh
+    # draws ratios.svg from it with ember-plot --bars --reference 1).
+    with open(os.path.join(folder, "ratios.csv"), "w") as f:
+        f.write("case," + ",".join(f"{th} thread{'s' if th > 1 else ''}" for th in threads) + "\n")
+        for case in cases:
+            cells = []
+            for th in threads:
+                e, (bt, _) = t("ember", EMBER_MAIN, case, th), best(case, th)
+                cells.append(f"{bt / e:.4f}" if e and bt else "")
+            if any(cells):
+                f.write(case + "," + ",".join(cells) + "\n")
+    out[out.index("## Summary") + 2:out.index("## Summary") + 2] = [
+        "![Ember's speed relative to the best PyTorch configuration, per case (1 = as fast)](ratios.svg)", ""]
     path = os.path.join(folder, "micro.md")
     open(path, "w").write("\n".join(out))
-    print(f"wrote {path}")
+    print(f"wrote {path} and ratios.csv")
 
 
 if __name__ == "__main__":
