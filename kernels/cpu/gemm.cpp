@@ -16,11 +16,18 @@
 //
 // Note [GEMM blocking]
 // The micro-kernel keeps an MR x NR tile of C in registers while it streams
-// a KC-long sliver of A and of B. KC = 256: a float B sliver of 256 x 32 is
-// 32 KiB, which stays in the L1 cache (32-48 KiB on Zen 4/5) while the ir
-// loop runs all MC/MR A slivers past it. MC = 240 (fp32): the packed A block,
-// 240 x 256 x 4 B = 240 KiB, stays in the 1 MiB L2 cache across the whole jr
-// loop. NC = 3072: the packed B panel (3 MiB) lives in L3 and is shared by
+// a KC-long sliver of A and of B; each call ends by reading and writing the
+// C tile, which a longer KC spreads over more multiply-adds. The textbook
+// choice keeps the B sliver in L1 (KC = 256: 256 x 32 floats = 32 KiB) and
+// the A block (MC x KC) in L2. Measured on this project's 2-core AMD EPYC
+// VM (AVX-512; EMBER_GEMM_BLOCKS, bench/results/cpu/blocking.md) a long KC
+// won instead: the float kernels use KC = 1024 and MC = 96 (a 128 KiB B
+// sliver and a 384 KiB A block, both in the 1 MiB L2), 10-18% faster than
+// 256/240 at 1024^3 and 2048^3 - presumably because the L2 keeps up with the
+// kernel's loads while the C tile traffic drops fourfold. The AVX2 float
+// kernel follows the AVX-512 one so that the two give the same bits (the
+// K blocks decide the rounding); the double kernels keep KC = 256.
+// NC = 3072: the packed B panel lives in L3 and is shared by
 // the threads. The K loop is never split between threads and always runs
 // in the same order, so every element of C gets the same sums, in the same
 // order, at any thread count (Note [Deterministic parallel kernels]).

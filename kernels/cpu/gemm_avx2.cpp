@@ -58,7 +58,7 @@ struct Avx2Double {
 // Outside the pragma: these run before anyone knows whether the CPU has AVX2.
 namespace ember::kernels::cpu {
 MicroKernel<float> avx2_kernel_f32() {
-  return {&vector_microkernel<Avx2Float, 6, 2>, 6, 16, /*mc=*/240, /*kc=*/256, /*nc=*/3072};
+  return {&vector_microkernel<Avx2Float, 6, 2>, 6, 16, /*mc=*/96, /*kc=*/1024, /*nc=*/3072};
 }
 MicroKernel<double> avx2_kernel_f64() {
   return {&vector_microkernel<Avx2Double, 6, 2>, 6, 8, /*mc=*/120, /*kc=*/256, /*nc=*/3072};

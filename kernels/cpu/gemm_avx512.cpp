@@ -60,7 +60,7 @@ struct Avx512Double {
 // Outside the pragma: these run before anyone knows whether the CPU has AVX-512.
 namespace ember::kernels::cpu {
 MicroKernel<float> avx512_kernel_f32() {
-  return {&vector_microkernel<Avx512Float, 12, 2>, 12, 32, /*mc=*/240, /*kc=*/256, /*nc=*/3072};
+  return {&vector_microkernel<Avx512Float, 12, 2>, 12, 32, /*mc=*/96, /*kc=*/1024, /*nc=*/3072};
 }
 MicroKernel<double> avx512_kernel_f64() {
   return {&vector_microkernel<Avx512Double, 12, 2>, 12, 16, /*mc=*/120, /*kc=*/256, /*nc=*/3072};
