@@ -64,11 +64,7 @@ double sum_row_simd(double r, const T* x, int64_t n) {
   const int64_t full = n / 32 * 32;
   for (int64_t i = 0; i < full; i += 32) {
     if constexpr (std::is_same_v<T, float>) {
-      const auto lo = vec::load<vec::f32x16>(x + i), hi = vec::load<vec::f32x16>(x + i + 16);
-      acc[0] += vec::widen_low(lo);
-      acc[1] += vec::widen_high(lo);
-      acc[2] += vec::widen_low(hi);
-      acc[3] += vec::widen_high(hi);
+      for (int j = 0; j < 4; ++j) acc[j] += vec::widen(x + i + 8 * j);
     } else {
       for (int j = 0; j < 4; ++j) acc[j] += vec::load<vec::f64x8>(x + i + 8 * j);
     }

@@ -24,6 +24,10 @@
 #include <cstring>
 #include <limits>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 // Without AVX-512, GCC warns that passing a 64-byte vector by value has
 // another ABI than with it. These functions are all inline, so no call
 // ever crosses between code built with and without AVX-512.
@@ -32,6 +36,7 @@
 
 namespace ember::kernels::cpu::vec {
 
+using f32x8 = float __attribute__((vector_size(32)));
 using f32x16 = float __attribute__((vector_size(64)));
 using f64x8 = double __attribute__((vector_size(64)));
 using i32x16 = int32_t __attribute__((vector_size(64)));
@@ -49,12 +54,21 @@ void store(T* p, V v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-inline f64x8 widen_low(f32x16 v) {
-  return __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), f64x8);
+// float -> double, 8 lanes: exact, so any instruction gives the same bits.
+// GCC 12 lowers the portable __builtin_convertvector of 8 lanes into four
+// 4-lane conversions and shuffles; with AVX-512, cvt8 uses one vcvtps2pd.
+// (The zero-masking form, because the plain intrinsic's undefined
+// pass-through lanes make GCC 12 warn.)
+inline f64x8 cvt8(f32x8 v) {
+#ifdef __AVX512F__
+  return reinterpret_cast<f64x8>(_mm512_maskz_cvtps_pd(0xFF, reinterpret_cast<__m256>(v)));
+#else
+  return __builtin_convertvector(v, f64x8);
+#endif
 }
-inline f64x8 widen_high(f32x16 v) {
-  return __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), f64x8);
-}
+inline f64x8 widen(const float* p) { return cvt8(load<f32x8>(p)); }
+inline f64x8 widen_low(f32x16 v) { return cvt8(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)); }
+inline f64x8 widen_high(f32x16 v) { return cvt8(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)); }
 
 // The lanes of v added in lane order (0 + 1 + ... + 7).
 inline double sum_lanes(f64x8 v) {
