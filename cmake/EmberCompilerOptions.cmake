@@ -3,6 +3,12 @@
 add_library(ember_options INTERFACE)
 target_compile_options(ember_options INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wno-unused-parameter>)
+# -Wno-psabi: in a build without AVX-512, GCC notes at every call that a
+# 64-byte vector (kernels/cpu/vec.h) is passed with another ABI than with
+# AVX-512. Those functions are all inline, so no call crosses that line.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(ember_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wno-psabi>)
+endif()
 
 if(EMBER_NATIVE)
   # As ggml does: use every instruction this CPU has. OFF for portable builds.

@@ -9,7 +9,6 @@
 #include <numeric>
 
 #include "../kernels/cpu/vec.h"  // vec::exp, tested directly
-#pragma GCC diagnostic ignored "-Wpsabi"  // 64-byte vectors by value (see vec.h)
 
 using namespace ember;
 using namespace ember::test;

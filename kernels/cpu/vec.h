@@ -28,12 +28,6 @@
 #include <immintrin.h>
 #endif
 
-// Without AVX-512, GCC warns that passing a 64-byte vector by value has
-// another ABI than with it. These functions are all inline, so no call
-// ever crosses between code built with and without AVX-512.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace ember::kernels::cpu::vec {
 
 using f32x8 = float __attribute__((vector_size(32)));
@@ -126,5 +120,3 @@ inline f32x16 exp(f32x16 x) {
 }
 
 }  // namespace ember::kernels::cpu::vec
-
-#pragma GCC diagnostic pop
