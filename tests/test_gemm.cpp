@@ -178,8 +178,9 @@ TEST_CASE("the packed gemm agrees with Eigen", "[gemm]") {
 TEST_CASE("gemm results are bitwise identical at 1, 2 and 3 threads", "[gemm][determinism]") {
   for (GemmIsa isa : supported_isas()) {
     UseIsa use(isa);
-    // Square, few rows and many columns (threads split the columns), many K blocks.
-    for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{300, 290, 310}, {8, 2000, 100}, {100, 80, 1100}}) {
+    // Square, few rows and many columns (threads split the columns), many K
+    // blocks; each big enough to go parallel (kParallelMinWork in gemm.cpp).
+    for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{300, 290, 310}, {8, 4000, 200}, {100, 80, 1100}}) {
       std::mt19937 rng(11);
       Mat<float> a = random_mat<float>(m, k, MemLayout::RowMajor, rng, false);
       Mat<float> b = random_mat<float>(k, n, MemLayout::RowMajor, rng, false);

@@ -127,8 +127,11 @@ void compute_tile(const MicroKernel<T>& uk, int64_t kc, const T* ap, const T* bp
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Below this many multiply-adds (m * n * k) a GEMM runs on one thread: waking
-// the pool costs more than it saves.
-constexpr int64_t kParallelMinWork = int64_t(64) * 64 * 64;
+// the pool costs more than it saves. Measured on this project's 2-core VM
+// (bench/results/cpu/micro.md, 2 threads against 1): 128^3 (2.1M) and
+// LeNet's fc1 (64 x 400 x 120, 3.1M) were slower on two threads, LeNet's
+// conv1 GEMM (7.5M) twice as fast.
+constexpr int64_t kParallelMinWork = int64_t(1) << 22;  // about 4.2M
 
 template <typename T>
 struct GemmArgs {
