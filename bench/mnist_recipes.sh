@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/results/mnist
 mkdir -p "$out"
-bin=build/release/examples/ember-mnist
+bin=${EMBER_MNIST_BIN:-build/release/examples/ember-mnist}  # a copy keeps runs safe from rebuilds
 
 ember_runs() {  # name dataset epochs extra-args...   (epochs "" = the command's default)
   local name=$1 dataset=$2 epochs=$3

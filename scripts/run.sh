@@ -5,7 +5,7 @@
 # one-cycle schedule, 2-pixel random shifts, 15 epochs on the digits),
 # writing the run to runs/default/: metrics.csv, config.json, checkpoints,
 # charts and report.html. Extra arguments go to `ember-mnist train`, e.g.
-#   bash scripts/run.sh --dataset fashion      # 20 epochs, random flips too
+#   bash scripts/run.sh --dataset fashion      # 25 epochs, random flips too
 # (Fashion-MNIST is prepared from Debian's dataset-fashion-mnist on demand).
 set -euo pipefail
 cd "$(dirname "$0")/.."

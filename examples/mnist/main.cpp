@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   add_common(train);
   train->add_option("--model", c.model, std::string("one of: ") + ember::mnist::model_names())->capture_default_str();
   int64_t epochs = 0;
-  train->add_option("--epochs", epochs, "default: 15 on the digits, 20 on Fashion-MNIST (60k images, harder)")
+  train->add_option("--epochs", epochs, "default: 15 on the digits, 25 on Fashion-MNIST (60k images, harder)")
       ->check(CLI::PositiveNumber);
   train->add_option("--batch-size", c.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
   train->add_option("--optimizer", c.optimizer, "adam, adamw or sgd")->capture_default_str();
