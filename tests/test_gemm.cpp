@@ -101,7 +101,9 @@ const std::vector<Case> kShapes = {
     {1, 1, 1, 1, 0},     {2, 3, 4, 1, 0},       {17, 33, 65, 1, 0},  {13, 32, 16, 1, 0},    {12, 32, 256, 1, 0},
     {12, 32, 257, 1, 0}, {7, 5, 300, 0.5, -1},  {250, 40, 3, 1, 0},  {1000, 3, 7, 1, 0},    {3, 1000, 5, -2, 0.25},
     {1, 200, 64, 1, 0},  {200, 1, 64, 1, 1},    {64, 64, 1, 1, 0},   {241, 33, 513, 1, 0.5}, {5, 3100, 9, 1, 0},
-    {37, 71, 0, 1, 0.5}, {9, 9, 9, 0, 2},       {0, 5, 5, 1, 0},     {5, 0, 5, 1, 0}};
+    {37, 71, 0, 1, 0.5}, {9, 9, 9, 0, 2},       {0, 5, 5, 1, 0},     {5, 0, 5, 1, 0},
+    // More than one K block of the float kernels (KC = 1024): later blocks add to the first's C.
+    {12, 32, 1025, 1, 0}, {61, 45, 2100, 1, 0.5}};
 
 std::vector<GemmIsa> supported_isas() {
   std::vector<GemmIsa> isas;
@@ -199,10 +201,11 @@ TEST_CASE("gemm results are bitwise identical at 1, 2 and 3 threads", "[gemm][de
 }
 
 TEST_CASE("the AVX2 and AVX-512 kernels give the same bits", "[gemm][determinism]") {
-  // Both do one FMA per k step, in the same order, in the same KC blocks.
+  // Both do one FMA per k step, in the same order, in the same KC blocks
+  // (k spans three of them).
   if (!gemm_isa_supported(GemmIsa::Avx512)) return;
   std::mt19937 rng(13);
-  const int64_t m = 70, n = 90, k = 600;
+  const int64_t m = 70, n = 90, k = 2100;
   Mat<float> a = random_mat<float>(m, k, MemLayout::RowMajor, rng, false);
   Mat<float> b = random_mat<float>(k, n, MemLayout::ColMajor, rng, false);
   std::vector<std::vector<float>> results;

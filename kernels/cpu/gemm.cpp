@@ -26,9 +26,9 @@
 // 256/240 at 1024^3 and 2048^3 - presumably because the L2 keeps up with the
 // kernel's loads while the C tile traffic drops fourfold. The AVX2 float
 // kernel follows the AVX-512 one so that the two give the same bits (the
-// K blocks decide the rounding); the double kernels keep KC = 256.
-// NC = 3072: the packed B panel lives in L3 and is shared by
-// the threads. The K loop is never split between threads and always runs
+// K blocks decide the rounding); the double kernels and the generic float
+// kernel keep KC = 256. NC = 3072: the packed B panel (KC x min(N, NC)
+// floats, 8 MiB for N = 2048) sits in L3 and is shared by the threads. The K loop is never split between threads and always runs
 // in the same order, so every element of C gets the same sums, in the same
 // order, at any thread count (Note [Deterministic parallel kernels]).
 //
@@ -263,6 +263,8 @@ const std::array<int64_t, 3>& blocks_override() {
                   "EMBER_GEMM_BLOCKS=", env, ": expected three positive integers MC,KC,NC (e.g. 240,256,3072)");
       p = end + 1;
     }
+    EMBER_CHECK(b[0] * b[1] <= (int64_t(1) << 26) && b[1] * b[2] <= (int64_t(1) << 26), ValueError,
+                "EMBER_GEMM_BLOCKS=", env, ": the packed blocks MC x KC and KC x NC must each stay under 2^26 values");
     return b;
   }();
   return blocks;

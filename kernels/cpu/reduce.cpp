@@ -249,7 +249,8 @@ bool softmax_row_simd(T* y, const T* x, int64_t n, bool log) {
       mx = vec::max_lanes(m);
     }
     for (int64_t i = full; i < n; ++i) mx = std::max(mx, x[i]);
-    if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
+    // No special case for an infinite max: a row with +inf, or of all -inf,
+    // meets inf - inf = NaN and comes out all NaN, as in PyTorch.
 
     f64x8 acc_lo = {}, acc_hi = {};
     for (int64_t i = 0; i < full; i += 16) {
@@ -316,7 +317,7 @@ void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim
         if (inner == 1 && softmax_row_simd(yr, xr, size, log)) continue;
         T mx = -std::numeric_limits<T>::infinity();
         for (int64_t k = 0; k < size; ++k) mx = std::max(mx, xr[k * inner]);
-        if (std::isinf(mx)) mx = 0;  // all -inf (or +inf): avoid inf - inf
+        // An infinite max gives NaN rows, as in PyTorch (see softmax_row_simd).
         // One exp per element, in T (a float exp is several times cheaper
         // than a double one); their sum is accumulated in double. softmax
         // keeps the exps in y and scales them afterwards.

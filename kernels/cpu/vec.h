@@ -17,6 +17,12 @@
 // instruction sets the last bit may differ: GCC's default
 // -ffp-contract=fast fuses a * b + c into one FMA instruction where the
 // target has one, as it does in any other C++ code.
+//
+// Include it only from kernel sources built with the project's flags, never
+// under a `#pragma GCC target(...)` (the GEMM micro-kernel files): these
+// inline functions may be emitted out of line (at -O0, say), and the linker
+// keeps one copy for the whole program, which must not use instructions
+// other files' CPUs may lack (Note [Micro-kernel per instruction set]).
 #pragma once
 
 #include <cmath>
@@ -89,7 +95,7 @@ inline float max_lanes(f32x16 v) {
 inline f32x16 exp(f32x16 x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kC1 = 0.693359375f, kC2 = -2.12194440e-4f;
-  constexpr float kHi = 88.7228394f;   // exp(kHi) is the largest float
+  constexpr float kHi = 88.7228394f;   // the first float whose exp overflows
   constexpr float kLo = -103.972084f;  // exp below this rounds to 0
   // Clamped, and NaN replaced by 0, so that the integer steps below only
   // ever see small values (NaN lanes are put back at the end).
