@@ -228,11 +228,15 @@ TEST_CASE("a chain of 100,000 ops builds, backpropagates and frees without overf
   SUCCEED("graphs destroyed");
 }
 
+namespace {
+// A backward that returns a gradient of the wrong shape.
+struct BadBackward final : BackwardNode<BadBackward> {
+  static constexpr const char* kName = "BadBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {zeros({5}, {.dtype = DType::Float64})}; }
+};
+}  // namespace
+
 TEST_CASE("the engine validates what a backward returns", "[autograd]") {
-  struct BadBackward final : Node {
-    std::string name() const override { return "BadBackward"; }
-    std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {zeros({5}, {.dtype = DType::Float64})}; }
-  };
   Tensor a = zeros({2}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor out = zeros({2}, {.dtype = DType::Float64});
   record(std::make_shared<BadBackward>(), {a}, out);

@@ -130,9 +130,9 @@ TEST_CASE("printing looks like PyTorch's repr", "[core][print]") {
 TEST_CASE("backends are registered explicitly and CUDA fails loudly when absent", "[core][dispatch]") {
   kernels::register_backends();
   REQUIRE(has_backend(DeviceType::CPU));
-  CHECK(std::string(backend_for(DeviceType::CPU).name()) == "cpu");
+  CHECK(device_backend(DeviceType::CPU).full_name() == "cpu:ember");
   CHECK(has_backend(DeviceType::CUDA) == kernels::built_with_cuda());
-  const bool gpu_visible = has_backend(DeviceType::CUDA) && backend_for(DeviceType::CUDA).device_count() > 0;
+  const bool gpu_visible = has_backend(DeviceType::CUDA) && device_backend(DeviceType::CUDA).device_count() > 0;
   if (!gpu_visible) {
     // Never a silent fallback to the CPU.
     REQUIRE_THROWS_AS(zeros({2}, {.device = Device("cuda")}), DeviceError);

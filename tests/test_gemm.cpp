@@ -112,18 +112,11 @@ std::vector<GemmIsa> supported_isas() {
   return isas;
 }
 
-// Selects a micro-kernel (and the packed GEMM) for one test, restoring both after.
+// Selects a micro-kernel for one test, restoring it after.
 struct UseIsa {
   GemmIsa old_isa = gemm_isa();
-  GemmImpl old_impl = gemm_impl();
-  explicit UseIsa(GemmIsa isa) {
-    set_gemm_isa(isa);
-    set_gemm_impl(GemmImpl::Packed);
-  }
-  ~UseIsa() {
-    set_gemm_isa(old_isa);
-    set_gemm_impl(old_impl);
-  }
+  explicit UseIsa(GemmIsa isa) { set_gemm_isa(isa); }
+  ~UseIsa() { set_gemm_isa(old_isa); }
 };
 
 struct ThreadCount {
@@ -219,17 +212,19 @@ TEST_CASE("the AVX2 and AVX-512 kernels give the same bits", "[gemm][determinism
   CHECK(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
 }
 
-TEST_CASE("batched matmul through the backend matches Eigen", "[gemm][matmul]") {
+TEST_CASE("batched matmul of cpu:ember matches cpu:eigen", "[gemm][matmul]") {
   manual_seed(5);
   for (auto [batch, m, k, n] : std::vector<std::array<int64_t, 4>>{{4, 3, 5, 7}, {3, 130, 140, 150}, {1, 1, 1, 1}}) {
     for (DType dt : {DType::Float32, DType::Float64}) {
       Tensor a = randn({batch, m, k}).to(dt), b = randn({batch, k, n}).to(dt);
       Tensor packed = matmul(a, b), via_eigen;
       {
-        const GemmImpl old = gemm_impl();
-        set_gemm_impl(GemmImpl::Eigen);
+        set_backend(DeviceType::CPU, "eigen");  // Eigen's GEMM through the backend registry
+        struct Restore {
+          ~Restore() { set_backend(DeviceType::CPU, "ember"); }
+        } restore;
+        REQUIRE(backend_for(Primitive::Matmul, DeviceType::CPU).full_name() == "cpu:eigen");
         via_eigen = matmul(a, b);
-        set_gemm_impl(old);
       }
       INFO(batch << "x" << m << "x" << k << "x" << n << " " << dtype_name(dt));
       CHECK(allclose(packed, via_eigen, 1e-4, 1e-5 * k));

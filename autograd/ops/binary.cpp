@@ -7,9 +7,9 @@ namespace ember {
 
 namespace {
 
-struct AddBackward final : Node {
+struct AddBackward final : BackwardNode<AddBackward> {
+  static constexpr const char* kName = "AddBackward";
   Scalar alpha;  // out = a + alpha * b
-  std::string name() const override { return "AddBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = reduce_grad(g[0], input_meta[0]);
@@ -18,8 +18,8 @@ struct AddBackward final : Node {
   }
 };
 
-struct MulBackward final : Node {  // saved: 0 = a, 1 = b
-  std::string name() const override { return "MulBackward"; }
+struct MulBackward final : BackwardNode<MulBackward> {  // saved: 0 = a, 1 = b
+  static constexpr const char* kName = "MulBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = reduce_grad(g[0] * saved(1), input_meta[0]);
@@ -28,8 +28,8 @@ struct MulBackward final : Node {  // saved: 0 = a, 1 = b
   }
 };
 
-struct DivBackward final : Node {  // saved: 0 = a, 1 = b
-  std::string name() const override { return "DivBackward"; }
+struct DivBackward final : BackwardNode<DivBackward> {  // saved: 0 = a, 1 = b
+  static constexpr const char* kName = "DivBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor a = saved(0), b = saved(1), ga, gb;
     if (needs_input_grad(0)) ga = reduce_grad(g[0] / b, input_meta[0]);
@@ -38,8 +38,8 @@ struct DivBackward final : Node {  // saved: 0 = a, 1 = b
   }
 };
 
-struct PowBackward final : Node {  // saved: 0 = a, 1 = b, 2 = out
-  std::string name() const override { return "PowBackward"; }
+struct PowBackward final : BackwardNode<PowBackward> {  // saved: 0 = a, 1 = b, 2 = out
+  static constexpr const char* kName = "PowBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor a = saved(0), b = saved(1), ga, gb;
     // d(a^b)/da = b a^(b-1); taken as 0 where b == 0 (avoids 0 * inf at a == 0).
@@ -56,23 +56,34 @@ struct PowBackward final : Node {  // saved: 0 = a, 1 = b, 2 = out
 };
 
 // maximum/minimum: the gradient goes to the larger (smaller) input; ties
-// split it in half, as PyTorch does.
-struct MaximumBackward final : Node {  // saved: 0 = a, 1 = b
-  bool is_min = false;
-  std::string name() const override { return is_min ? "MinimumBackward" : "MaximumBackward"; }
+// split it in half, as PyTorch does. `wins` is where a beats b.
+std::vector<Tensor> extremum_grads(const Node& node, const Tensor& g, const Tensor& a, const Tensor& b,
+                                   const Tensor& wins) {
+  Tensor share = where(eq(a, b), full_like(g, 0.5), to(wins, g.dtype()));
+  Tensor ga, gb;
+  if (node.needs_input_grad(0)) ga = reduce_grad(g * share, node.input_meta[0]);
+  if (node.needs_input_grad(1)) gb = reduce_grad(g * (1 - share), node.input_meta[1]);
+  return {ga, gb};
+}
+
+struct MaximumBackward final : BackwardNode<MaximumBackward> {  // saved: 0 = a, 1 = b
+  static constexpr const char* kName = "MaximumBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor a = saved(0), b = saved(1);
-    Tensor wins = is_min ? lt(a, b) : gt(a, b);
-    Tensor share = where(eq(a, b), full_like(g[0], 0.5), to(wins, g[0].dtype()));
-    Tensor ga, gb;
-    if (needs_input_grad(0)) ga = reduce_grad(g[0] * share, input_meta[0]);
-    if (needs_input_grad(1)) gb = reduce_grad(g[0] * (1 - share), input_meta[1]);
-    return {ga, gb};
+    return extremum_grads(*this, g[0], a, b, gt(a, b));
   }
 };
 
-struct WhereBackward final : Node {  // saved: 0 = cond
-  std::string name() const override { return "WhereBackward"; }
+struct MinimumBackward final : BackwardNode<MinimumBackward> {  // saved: 0 = a, 1 = b
+  static constexpr const char* kName = "MinimumBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor a = saved(0), b = saved(1);
+    return extremum_grads(*this, g[0], a, b, lt(a, b));
+  }
+};
+
+struct WhereBackward final : BackwardNode<WhereBackward> {  // saved: 0 = cond
+  static constexpr const char* kName = "WhereBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor cond = saved(0), zero = zeros_like(g[0]), ga, gb;
     if (needs_input_grad(1)) ga = reduce_grad(where(cond, g[0], zero), input_meta[1]);
@@ -111,23 +122,13 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b) {
-  prim::check_same_device("add_out", a, b);
-  prim::check_same_device("add_out", out, a);
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), "add_out");
-  const DType dt = prim::result_type(a, b);
-  EMBER_CHECK(out.shape() == shape, ShapeError, "add_out: out has shape ", shape_str(out.shape()),
-              " but a + b has shape ", shape_str(shape));
-  EMBER_CHECK(out.dtype() == dt, DTypeError, "add_out: out is ", dtype_name(out.dtype()), " but a + b is ",
-              dtype_name(dt));
-  for (int64_t d = 0; d < out.dim(); ++d)
-    EMBER_CHECK(out.stride(d) != 0 || out.size(d) <= 1, ValueError, "add_out: out of shape ", shape_str(out.shape()),
-                " has several elements in one memory location (an expand()ed view)");
   EMBER_CHECK(!GradMode::is_enabled() || !(a.requires_grad() || b.requires_grad() || out.requires_grad()),
               AutogradError, "add_out: writing into out= is not differentiable, but an argument requires grad; "
               "use add(), or wrap the call in NoGradGuard");
-  prim::backend(out.device())
-      .binary(BinaryOp::Add, prim::view_of(out), prim::view_of(prim::broadcast_to(prim::cast(a, dt), shape, "add_out")),
-              prim::view_of(prim::broadcast_to(prim::cast(b, dt), shape, "add_out")));
+  const DType dt = prim::result_type(a, b);  // out= takes exactly a + b's dtype, as PyTorch
+  EMBER_CHECK(out.dtype() == dt, DTypeError, "add_out: out is ", dtype_name(out.dtype()), " but a + b is ",
+              dtype_name(dt));
+  prim::binary_out(BinaryOp::Add, out, a, b, "add_out");
   out.bump_version();
   return out;
 }
@@ -151,15 +152,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
   return binary_with_grad<MaximumBackward>(BinaryOp::Maximum, "maximum", a, b);
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Tensor out = prim::binary(BinaryOp::Minimum, a, b, "minimum");
-  if (should_record({a, b})) {
-    auto node = std::make_shared<MaximumBackward>();
-    node->is_min = true;
-    node->save(a);
-    node->save(b);
-    record(node, {a, b}, out);
-  }
-  return out;
+  return binary_with_grad<MinimumBackward>(BinaryOp::Minimum, "minimum", a, b);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return prim::binary(BinaryOp::Eq, a, b, "eq"); }
@@ -176,17 +169,7 @@ Tensor gt(const Tensor& a, Scalar b) { return gt(a, wrap_scalar(b, a)); }
 Tensor ge(const Tensor& a, Scalar b) { return ge(a, wrap_scalar(b, a)); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(cond.dtype() == DType::Bool, DTypeError, "where: condition must be a bool tensor, got ",
-              dtype_name(cond.dtype()));
-  prim::check_same_device("where", cond, a);
-  prim::check_same_device("where", a, b);
-  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  DType dt = prim::result_type(a, b);
-  Tensor out = prim::empty(shape, dt, a.device());
-  prim::backend(a.device())
-      .where(prim::view_of(out), prim::view_of(prim::broadcast_to(cond, shape, "where")),
-             prim::view_of(prim::broadcast_to(prim::cast(a, dt), shape, "where")),
-             prim::view_of(prim::broadcast_to(prim::cast(b, dt), shape, "where")));
+  Tensor out = prim::where_nograd(cond, a, b);
   if (should_record({a, b})) {
     auto node = std::make_shared<WhereBackward>();
     node->save(cond);

@@ -1,17 +1,37 @@
 // What every file in autograd/ops/ needs: the public op declarations, the
 // Node machinery and the no-graph primitives. (Internal header.)
+//
+// Note [Writing an op]
+// An op validates its arguments (ember::Error naming the op and the shapes),
+// computes with prim:: (no graph), and, when should_record() says an input
+// requires grad, records one Node (Note [Defining a backward node]) that
+// saves what its backward needs:
+//
+//   Tensor mul(const Tensor& a, const Tensor& b) {
+//     Tensor out = prim::binary(BinaryOp::Mul, a, b, "mul");  // compute, no graph
+//     if (should_record({a, b})) {
+//       auto node = std::make_shared<MulBackward>();
+//       node->save(a); node->save(b);                          // what backward needs
+//       record(node, {a, b}, out);                             // edges + out.grad_fn
+//     }
+//     return out;
+//   }
+//
+// A composite op (softplus, var, mse_loss) is written with other ops only:
+// it records nothing itself, and its gradient comes from theirs.
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "../src/prim.h"
 #include "ember/autograd/function.h"
 #include "ember/autograd/meta.h"
 #include "ember/autograd/node.h"
 #include "ember/autograd/ops.h"
+#include "ember/autograd/prim.h"
 #include "ember/core/grad_mode.h"
 
 namespace ember {
@@ -30,5 +50,22 @@ inline Tensor wrap_scalar(Scalar s, const Tensor& other) {
                          PromotionOperand{s.kind(), Tier::Scalar});
   return scalar_tensor(s, {.dtype = dt, .device = other.device()});
 }
+
+// Note [Double backward of fused ops]
+// A fused op (conv2d, batch_norm, cross_entropy) computes its gradient with
+// the backend's fused backward entry, which records no graph. When the
+// backward itself must be recorded (create_graph, for gradients of
+// gradients: the engine then runs Nodes with grad mode on), its Node instead
+// re-runs the op's composite form (the same math written with
+// differentiable ops) on the saved inputs and differentiates that with
+// autograd::grad. Slower, but every op in it has a gradient of its own.
+// tests/test_nn_ops.cpp checks that both paths agree to 1e-12 in float64.
+//
+// composite_backward returns, for each input the node needs a gradient
+// for, d(composite(inputs) . grad)/d(input), with its graph; undefined
+// for the others.
+std::vector<Tensor> composite_backward(const Node& node,
+                                       const std::function<Tensor(const std::vector<Tensor>&)>& composite,
+                                       const std::vector<Tensor>& inputs, const Tensor& grad);
 
 }  // namespace ember

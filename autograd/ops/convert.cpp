@@ -6,30 +6,29 @@ namespace ember {
 
 namespace {
 
-struct CloneBackward final : Node {
-  std::string name() const override { return "CloneBackward"; }
+struct CloneBackward final : BackwardNode<CloneBackward> {
+  static constexpr const char* kName = "CloneBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0]}; }
 };
 
 // to(dtype) and to(device): the gradient goes back the same way.
-struct ToBackward final : Node {
-  std::string name() const override { return "ToBackward"; }
+struct ToBackward final : BackwardNode<ToBackward> {
+  static constexpr const char* kName = "ToBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     return {to(to(g[0], input_meta[0].device), input_meta[0].dtype)};
   }
 };
 
-Tensor copy_with_grad(const Tensor& a, const Tensor& out, std::shared_ptr<Node> node) {
-  if (should_record({a})) record(node, {a}, out);
+template <typename NodeT>
+Tensor copy_with_grad(const Tensor& a, const Tensor& out) {
+  if (should_record({a})) record(std::make_shared<NodeT>(), {a}, out);
   return out;
 }
 
 }  // namespace
 
 Tensor clone(const Tensor& a) {
-  Tensor out = prim::empty(a.shape(), a.dtype(), a.device());
-  prim::copy_(out, a);
-  return copy_with_grad(a, out, std::make_shared<CloneBackward>());
+  return copy_with_grad<CloneBackward>(a, prim::clone_nograd(a));
 }
 
 Tensor contiguous(const Tensor& a) { return a.is_contiguous() ? a : clone(a); }
@@ -38,14 +37,14 @@ Tensor to(const Tensor& a, DType dtype) {
   if (a.dtype() == dtype) return a;
   EMBER_CHECK(is_floating(dtype) || !a.requires_grad(), DTypeError, "to: cannot convert a tensor that requires grad to ",
               dtype_name(dtype), " (only floating tensors carry gradients); detach() it first");
-  return copy_with_grad(a, prim::cast(a, dtype), std::make_shared<ToBackward>());
+  return copy_with_grad<ToBackward>(a, prim::cast_nograd(a, dtype));
 }
 
 Tensor to(const Tensor& a, Device device) {
   if (a.device() == device) return a;
   Tensor out = prim::empty(a.shape(), a.dtype(), device);
-  prim::copy_(out, a);
-  return copy_with_grad(a, out, std::make_shared<ToBackward>());
+  prim::copy_nograd(out, a);
+  return copy_with_grad<ToBackward>(a, out);
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {

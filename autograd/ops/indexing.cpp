@@ -1,80 +1,61 @@
-// Joining (cat, stack) and indexing (index_select, gather). Backward of an
-// index op adds the gradient back at the indexed positions (index_add,
-// scatter_add); those are differentiable ops too, whose gradients are the
-// original selections, so double backward works.
+// Joining (cat, stack) and indexing (index_select, gather) with their
+// adjoints (index_add, scatter_add). The backward of an index op adds the
+// gradient back at the indexed positions; those adds are differentiable ops
+// too, whose gradients are the original selections, so double backward works.
 #include "common.h"
 
 namespace ember {
 
 namespace {
 
-Tensor check_index(const Tensor& index, const Tensor& a, const char* op) {
+void check_index(const Tensor& index, const Tensor& a, const char* op) {
   EMBER_CHECK(index.dtype() == DType::Int64, DTypeError, op, ": index must be int64, got ", dtype_name(index.dtype()));
   prim::check_same_device(op, a, index);
-  return prim::contiguous(index);
+  EMBER_CHECK(a.dim() > 0, ShapeError, op, ": input must have at least 1 dim");
 }
 
-// zeros(shape).index_add(dim, index, g)
-Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t dim, const Tensor& index);
-// zeros(shape).scatter_add(dim, index, g)
-Tensor scatter_add_zeros(const Tensor& g, const Shape& shape, int64_t dim, const Tensor& index);
-
-struct IndexSelectBackward final : Node {  // saved: 0 = index
+struct IndexSelectBackward final : BackwardNode<IndexSelectBackward> {  // saved: 0 = index
+  static constexpr const char* kName = "IndexSelectBackward";
   int64_t dim = 0;
-  std::string name() const override { return "IndexSelectBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    return {index_add_zeros(g[0], input_meta[0].shape, dim, saved(0)), Tensor()};
+    Tensor base = zeros(input_meta[0].shape, {.dtype = g[0].dtype(), .device = g[0].device()});
+    return {index_add(base, dim, saved(0), g[0]), Tensor()};
   }
 };
 
-struct IndexAddBackward final : Node {  // saved: 0 = index
+// out = a.index_add(dim, index, src): a's gradient passes through; src's is
+// the selection at the same indices.
+struct IndexAddBackward final : BackwardNode<IndexAddBackward> {  // saved: 0 = index
+  static constexpr const char* kName = "IndexAddBackward";
   int64_t dim = 0;
-  std::string name() const override { return "IndexAddBackward"; }
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {index_select(g[0], dim, saved(0))}; }
-};
-
-struct GatherBackward final : Node {  // saved: 0 = index
-  int64_t dim = 0;
-  std::string name() const override { return "GatherBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    return {scatter_add_zeros(g[0], input_meta[0].shape, dim, saved(0)), Tensor()};
+    Tensor g_src = needs_input_grad(2) ? index_select(g[0], dim, saved(0)) : Tensor();
+    return {g[0], Tensor(), g_src};
   }
 };
 
-struct ScatterAddBackward final : Node {  // saved: 0 = index
+struct GatherBackward final : BackwardNode<GatherBackward> {  // saved: 0 = index
+  static constexpr const char* kName = "GatherBackward";
   int64_t dim = 0;
-  std::string name() const override { return "ScatterAddBackward"; }
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {gather(g[0], dim, saved(0))}; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor base = zeros(input_meta[0].shape, {.dtype = g[0].dtype(), .device = g[0].device()});
+    return {scatter_add(base, dim, saved(0), g[0]), Tensor()};
+  }
 };
 
-Tensor index_add_zeros(const Tensor& g, const Shape& shape, int64_t dim, const Tensor& index) {
-  Tensor out = zeros(shape, {.dtype = g.dtype(), .device = g.device()});
-  prim::backend(g.device()).index_add(prim::view_of(out), dim, prim::view_of(index), prim::view_of(prim::contiguous(g)));
-  if (should_record({g})) {
-    auto node = std::make_shared<IndexAddBackward>();
-    node->dim = dim;
-    node->save(index);
-    record(node, {g}, out);
+struct ScatterAddBackward final : BackwardNode<ScatterAddBackward> {  // saved: 0 = index
+  static constexpr const char* kName = "ScatterAddBackward";
+  int64_t dim = 0;
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor g_src = needs_input_grad(2) ? gather(g[0], dim, saved(0)) : Tensor();
+    return {g[0], Tensor(), g_src};
   }
-  return out;
-}
+};
 
-Tensor scatter_add_zeros(const Tensor& g, const Shape& shape, int64_t dim, const Tensor& index) {
-  Tensor out = zeros(shape, {.dtype = g.dtype(), .device = g.device()});
-  prim::backend(g.device()).scatter_add(prim::view_of(out), dim, prim::view_of(index), prim::view_of(g));
-  if (should_record({g})) {
-    auto node = std::make_shared<ScatterAddBackward>();
-    node->dim = dim;
-    node->save(index);
-    record(node, {g}, out);
-  }
-  return out;
-}
-
-struct CatBackward final : Node {
+struct CatBackward final : BackwardNode<CatBackward> {
+  static constexpr const char* kName = "CatBackward";
   int64_t dim = 0;
   std::vector<int64_t> sizes;  // each input's size along dim
-  std::string name() const override { return "CatBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     std::vector<Tensor> grads;
     int64_t start = 0;
@@ -114,7 +95,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     Strides strides = out.strides();
     Shape part = out.shape();
     part[d] = t.shape()[d];
-    prim::copy_(make_view(out, part, strides, start * strides[d]), t);
+    prim::copy_nograd(make_view(out, part, strides, start * strides[d]), t);
     sizes.push_back(t.shape()[d]);
     start += t.shape()[d];
   }
@@ -140,41 +121,78 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index_in) {
-  Tensor index = check_index(index_in, a, "index_select");
-  EMBER_CHECK(index.dim() <= 1, ShapeError, "index_select: index must be 0-D or 1-D, got shape ",
-              shape_str(index.shape()));
-  EMBER_CHECK(a.dim() > 0, ShapeError, "index_select: input must have at least 1 dim");
-  Tensor x = prim::contiguous(a);
-  int64_t d = normalize_dim(dim, x.dim(), "index_select");
-  Shape shape = x.shape();
-  shape[d] = index.numel();
-  Tensor out = prim::empty(shape, a.dtype(), a.device());
-  prim::backend(a.device()).index_select(prim::view_of(out), prim::view_of(x), d, prim::view_of(index));
+  check_index(index_in, a, "index_select");
+  EMBER_CHECK(index_in.dim() <= 1, ShapeError, "index_select: index must be 0-D or 1-D, got shape ",
+              shape_str(index_in.shape()));
+  const int64_t d = normalize_dim(dim, a.dim(), "index_select");
+  Tensor index = reshape(index_in, {-1});
+  Tensor out = prim::index_select_nograd(a, d, index);
   if (should_record({a})) {
     auto node = std::make_shared<IndexSelectBackward>();
     node->dim = d;
-    node->save(reshape(index, {-1}));
+    node->save(index);
     record(node, {a, index_in}, out);
   }
   return out;
 }
 
-Tensor gather(const Tensor& a, int64_t dim, const Tensor& index_in) {
-  Tensor index = check_index(index_in, a, "gather");
-  EMBER_CHECK(a.dim() > 0, ShapeError, "gather: input must have at least 1 dim");
-  int64_t d = normalize_dim(dim, a.dim(), "gather");
+Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index_in, const Tensor& src) {
+  check_index(index_in, a, "index_add");
+  prim::check_same_device("index_add", a, src);
+  EMBER_CHECK(index_in.dim() <= 1, ShapeError, "index_add: index must be 0-D or 1-D, got shape ",
+              shape_str(index_in.shape()));
+  const int64_t d = normalize_dim(dim, a.dim(), "index_add");
+  Tensor index = reshape(index_in, {-1});
+  Shape want = a.shape();
+  want[d] = index.numel();
+  EMBER_CHECK(src.shape() == want, ShapeError, "index_add: src has shape ", shape_str(src.shape()), " but ",
+              index.numel(), " indices into dim ", d, " of ", shape_str(a.shape()), " need ", shape_str(want));
+  Tensor out = prim::clone_nograd(a);
+  prim::index_add_nograd(out, d, index, src);
+  if (should_record({a, src})) {
+    auto node = std::make_shared<IndexAddBackward>();
+    node->dim = d;
+    node->save(index);
+    record(node, {a, index_in, src}, out);
+  }
+  return out;
+}
+
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
+  check_index(index, a, "gather");
+  const int64_t d = normalize_dim(dim, a.dim(), "gather");
   EMBER_CHECK(index.dim() == a.dim(), ShapeError, "gather: index has shape ", shape_str(index.shape()),
               " but input has shape ", shape_str(a.shape()), " (they need the same number of dims)");
   for (int64_t k = 0; k < a.dim(); ++k)
     EMBER_CHECK(k == d || index.shape()[k] <= a.shape()[k], ShapeError, "gather: index shape ",
                 shape_str(index.shape()), " exceeds input shape ", shape_str(a.shape()), " at dim ", k);
-  Tensor out = prim::empty(index.shape(), a.dtype(), a.device());
-  prim::backend(a.device()).gather(prim::view_of(out), prim::view_of(a), d, prim::view_of(index));
+  Tensor out = prim::gather_nograd(a, d, index);
   if (should_record({a})) {
     auto node = std::make_shared<GatherBackward>();
     node->dim = d;
     node->save(index);
-    record(node, {a, index_in}, out);
+    record(node, {a, index}, out);
+  }
+  return out;
+}
+
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_index(index, a, "scatter_add");
+  prim::check_same_device("scatter_add", a, src);
+  const int64_t d = normalize_dim(dim, a.dim(), "scatter_add");
+  EMBER_CHECK(index.dim() == a.dim() && src.shape() == index.shape(), ShapeError, "scatter_add: index ",
+              shape_str(index.shape()), " and src ", shape_str(src.shape()), " need one shape, with as many dims as ",
+              "input ", shape_str(a.shape()));
+  for (int64_t k = 0; k < a.dim(); ++k)
+    EMBER_CHECK(k == d || index.shape()[k] <= a.shape()[k], ShapeError, "scatter_add: index shape ",
+                shape_str(index.shape()), " exceeds input shape ", shape_str(a.shape()), " at dim ", k);
+  Tensor out = prim::clone_nograd(a);
+  prim::scatter_add_nograd(out, d, index, src);
+  if (should_record({a, src})) {
+    auto node = std::make_shared<ScatterAddBackward>();
+    node->dim = d;
+    node->save(index);
+    record(node, {a, index, src}, out);
   }
   return out;
 }

@@ -47,7 +47,7 @@ void commit(Tensor& self, const Tensor& result, bool rebase, const char* op) {
   EMBER_CHECK(!(is_floating(result.dtype()) && !is_floating(self.dtype())), DTypeError, op, ": result type ",
               dtype_name(result.dtype()), " can't be cast to the desired output type ", dtype_name(self.dtype()));
   Tensor value = rebase ? to(result, self.dtype()) : result;
-  prim::copy_(self, value);
+  prim::copy_nograd(self, value);
   self.bump_version();
   if (rebase) {
     AutogradMeta& meta = autograd_meta(self);
@@ -58,33 +58,44 @@ void commit(Tensor& self, const Tensor& result, bool rebase, const char* op) {
   }
 }
 
-Tensor& binary_inplace(Tensor& self, const Tensor& other, const char* op,
+// self = op(self, other). With nothing to record it writes straight into
+// self's memory (prim::binary_out: no allocation for same-dtype operands);
+// otherwise see Note [In-place ops].
+Tensor& binary_inplace(Tensor& self, const Tensor& other, BinaryOp op, const char* name,
                        Tensor (*f)(const Tensor&, const Tensor&)) {
-  bool rebase = check_inplace(self, op, other);
+  const bool rebase = check_inplace(self, name, other);
+  if (!rebase) {
+    prim::binary_out(op, self, self, other, name);
+    self.bump_version();
+    return self;
+  }
   // When rebasing, the op runs on a clone so the pre-modification value
   // that backward may need is not the memory being overwritten.
   // `other` may be self, or share its memory (y.mul_(y)): then it is about to
   // be overwritten too, so the recorded op gets a copy of it as well.
-  const bool aliased = rebase && other.impl()->storage == self.impl()->storage;
-  Tensor result = f(rebase ? clone(self) : self, aliased ? clone(other) : other);
-  commit(self, result, rebase, op);
+  const bool aliased = other.impl()->storage == self.impl()->storage;
+  commit(self, f(clone(self), aliased ? clone(other) : other), rebase, name);
   return self;
 }
 
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, Scalar alpha) {
-  if (alpha.to_double() == 1.0) return binary_inplace(*this, other, "add_", [](const Tensor& a, const Tensor& b) { return a + b; });
-  return binary_inplace(*this, other * alpha, "add_", [](const Tensor& a, const Tensor& b) { return a + b; });
+  auto plus = [](const Tensor& a, const Tensor& b) { return a + b; };
+  if (alpha.to_double() == 1.0) return binary_inplace(*this, other, BinaryOp::Add, "add_", plus);
+  return binary_inplace(*this, other * alpha, BinaryOp::Add, "add_", plus);
 }
 Tensor& Tensor::sub_(const Tensor& other) {
-  return binary_inplace(*this, other, "sub_", [](const Tensor& a, const Tensor& b) { return a - b; });
+  EMBER_CHECK(dtype() != DType::Bool && other.dtype() != DType::Bool, DTypeError,
+              "sub_: subtraction with a bool tensor is not supported (got ", dtype_name(dtype()), " and ",
+              dtype_name(other.dtype()), ")");
+  return binary_inplace(*this, other, BinaryOp::Sub, "sub_", [](const Tensor& a, const Tensor& b) { return a - b; });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-  return binary_inplace(*this, other, "mul_", [](const Tensor& a, const Tensor& b) { return a * b; });
+  return binary_inplace(*this, other, BinaryOp::Mul, "mul_", [](const Tensor& a, const Tensor& b) { return a * b; });
 }
 Tensor& Tensor::div_(const Tensor& other) {
-  return binary_inplace(*this, other, "div_", [](const Tensor& a, const Tensor& b) { return a / b; });
+  return binary_inplace(*this, other, BinaryOp::Div, "div_", [](const Tensor& a, const Tensor& b) { return a / b; });
 }
 Tensor& Tensor::add_(Scalar other) { return add_(wrap_scalar(other, *this)); }
 Tensor& Tensor::sub_(Scalar other) { return sub_(wrap_scalar(other, *this)); }
@@ -94,7 +105,7 @@ Tensor& Tensor::div_(Scalar other) { return div_(wrap_scalar(other, *this)); }
 Tensor& Tensor::copy_(const Tensor& src) {
   bool rebase = check_inplace(*this, "copy_", src);
   if (!rebase) {
-    prim::copy_(*this, src);
+    prim::copy_nograd(*this, src);
     bump_version();
     return *this;
   }
@@ -104,7 +115,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(Scalar value) {
   bool rebase = check_inplace(*this, "fill_", Tensor());
-  prim::fill_(*this, value);
+  prim::fill_nograd(*this, value);
   bump_version();
   if (rebase) {
     autograd_meta(*this).grad_fn = nullptr;  // now a constant: no history

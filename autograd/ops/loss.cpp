@@ -1,6 +1,7 @@
-// Loss functions, written with Ember ops. cross_entropy is log_softmax (a
-// fused, stable kernel) followed by picking each row's target entry with
-// gather, so its gradient is softmax - one_hot, as expected.
+// Loss functions. cross_entropy is a fused primitive each way (log-softmax
+// and the picked log-likelihood in one pass, its gradient softmax - one_hot
+// in one more); the other losses are written with Ember ops, so their
+// gradients come from the ops they use.
 #include "common.h"
 #include "ember/autograd/functional.h"
 
@@ -23,10 +24,8 @@ void check_classification(const Tensor& scores, const Tensor& target, const char
               dtype_name(target.dtype()));
   EMBER_CHECK(target.dim() == 1 && target.size(0) == scores.size(0), ShapeError, op, ": target of shape ",
               shape_str(target.shape()), " for scores of shape ", shape_str(scores.shape()));
-  if (target.numel() == 0) return;
-  const int64_t lo = min(target).item<int64_t>(), hi = max(target).item<int64_t>();
-  EMBER_CHECK(lo >= 0 && hi < scores.size(1), IndexError, op, ": target class ", lo < 0 ? lo : hi,
-              " is out of range for ", scores.size(1), " classes");
+  EMBER_CHECK(is_floating(scores.dtype()), DTypeError, op, ": expected floating scores, got ",
+              dtype_name(scores.dtype()));
 }
 
 void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
@@ -34,10 +33,34 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
               " and target of shape ", shape_str(b.shape()), " differ");
 }
 
-// -log_probs[i, target[i]] for each row i.
+// -log_probs[i, target[i]] for each row i (gather checks the classes).
 Tensor picked(const Tensor& log_probs, const Tensor& target) {
   return -squeeze(gather(log_probs, 1, unsqueeze(target, 1)), 1);
 }
+
+// The per-sample cross-entropy written with differentiable ops, for the
+// double backward (Note [Double backward of fused ops]).
+Tensor cross_entropy_composite(const Tensor& logits, const Tensor& target, double label_smoothing) {
+  Tensor logp = log_softmax(logits, 1);
+  Tensor loss = picked(logp, target);
+  if (label_smoothing > 0) loss = (1 - label_smoothing) * loss - label_smoothing * mean(logp, {1});
+  return loss;
+}
+
+// saved: 0 = logits, 1 = target, 2 = each row's log-sum-exp
+struct CrossEntropyBackward final : BackwardNode<CrossEntropyBackward> {
+  static constexpr const char* kName = "CrossEntropyBackward";
+  double label_smoothing = 0;
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    Tensor logits = saved(0), target = saved(1);
+    if (GradMode::is_enabled())
+      return composite_backward(
+          *this,
+          [&](const std::vector<Tensor>& in) { return cross_entropy_composite(in[0], target, label_smoothing); },
+          {logits}, grads[0]);
+    return {prim::cross_entropy_backward(grads[0], logits, saved(2), target, label_smoothing)};
+  }
+};
 
 }  // namespace
 
@@ -45,9 +68,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
   check_classification(logits, target, "cross_entropy");
   EMBER_CHECK(label_smoothing >= 0 && label_smoothing <= 1, ValueError,
               "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
-  Tensor logp = log_softmax(logits, 1);
-  Tensor loss = picked(logp, target);
-  if (label_smoothing > 0) loss = (1 - label_smoothing) * loss - label_smoothing * mean(logp, {1});
+  auto [loss, lse] = prim::cross_entropy_forward(logits, target, label_smoothing);  // checks the classes
+  if (should_record({logits})) {
+    auto node = std::make_shared<CrossEntropyBackward>();
+    node->label_smoothing = label_smoothing;
+    node->save(logits);
+    node->save(target);
+    node->save(lse);
+    record(node, {logits}, loss);
+  }
   return reduce(loss, reduction);
 }
 
@@ -70,10 +99,11 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, double beta, Re
   return reduce(where(lt(d, beta), 0.5 * d * d / beta, d - 0.5 * beta), reduction);
 }
 
-// max(x, 0) - x*y + log(1 + exp(-|x|)): never exponentiates a large number.
+// max(x, 0) - x*y + log(1 + exp(-|x|)): never exponentiates a large number,
+// and log1p keeps the digits of the last term when exp(-|x|) is tiny.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
   check_same_shape(logits, target, "binary_cross_entropy_with_logits");
-  return reduce(relu(logits) - logits * target + log(1 + exp(-abs(logits))), reduction);
+  return reduce(relu(logits) - logits * target + log1p(exp(-abs(logits))), reduction);
 }
 
 }  // namespace ember

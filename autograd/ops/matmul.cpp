@@ -7,8 +7,8 @@ namespace ember {
 
 namespace {
 
-struct BmmBackward final : Node {  // saved: 0 = a, 1 = b
-  std::string name() const override { return "BmmBackward"; }
+struct BmmBackward final : BackwardNode<BmmBackward> {  // saved: 0 = a, 1 = b
+  static constexpr const char* kName = "BmmBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = bmm(g[0], transpose(saved(1), 1, 2));  // dA = dC B^T
@@ -17,26 +17,10 @@ struct BmmBackward final : Node {  // saved: 0 = a, 1 = b
   }
 };
 
-// What the backend's matmul takes: floating tensors with any strides,
-// integer ones contiguous (Backend::matmul).
-Tensor gemm_operand(const Tensor& t) { return is_floating(t.dtype()) ? t : prim::contiguous(t); }
-
 }  // namespace
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1), ShapeError,
-              "bmm: expected (B, M, K) and (B, K, N), got ", shape_str(a.shape()), " and ", shape_str(b.shape()));
-  EMBER_CHECK(a.dtype() == b.dtype(), DTypeError, "bmm: dtypes differ (", dtype_name(a.dtype()), " and ",
-              dtype_name(b.dtype()), ")");
-  EMBER_CHECK(a.dtype() != DType::Bool, DTypeError, "bmm: bool tensors are not supported");
-  prim::check_same_device("bmm", a, b);
-  Tensor out = prim::empty({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
-  if (a.size(2) == 0) prim::fill_(out, 0);
-  else if (out.numel() > 0)
-    // Floating operands go as they are: transposed, expanded (batch stride
-    // 0) or strided views cost no copy, since the GEMM takes any strides.
-    prim::backend(a.device()).matmul(prim::view_of(out), prim::view_of(gemm_operand(a)),
-                                     prim::view_of(gemm_operand(b)));
+  Tensor out = prim::matmul_nograd(a, b);
   if (should_record({a, b})) {
     auto node = std::make_shared<BmmBackward>();
     node->save(a);

@@ -1,7 +1,11 @@
-// Pooling. max_pool2d finds each window's argmax with a kernel and then
-// gathers those elements, so its gradient is gather's (a scatter-add of the
-// incoming gradient to the winning positions). avg_pool2d is the mean of
-// each unfolded window. Both differentiate through the ops they use.
+// Pooling: max_pool2d and avg_pool2d are fused primitives each way;
+// adaptive_avg_pool2d is composed of them and of mean and slicing.
+//
+// Their backward Nodes are written with differentiable ops when the graph of
+// the backward is wanted (Note [Double backward of fused ops]): max pooling's
+// gradient is a scatter-add of the incoming gradient at the saved indices
+// (piecewise constant in x, so nothing flows to x through the indices);
+// average pooling's is fold2d of the gradient spread evenly over each window.
 #include <cmath>
 
 #include "window_common.h"
@@ -12,12 +16,39 @@ namespace {
 
 Pair default_stride(Pair stride, Pair kernel) { return stride[0] == 0 && stride[1] == 0 ? kernel : stride; }
 
+struct MaxPool2dBackward final : BackwardNode<MaxPool2dBackward> {  // saved: 0 = indices
+  static constexpr const char* kName = "MaxPool2dBackward";
+  WindowGeometry g;
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    const Shape& x = input_meta[0].shape;
+    Tensor indices = saved(0);
+    if (!GradMode::is_enabled()) return {prim::max_pool2d_backward(grads[0], indices, x, g)};
+    const Shape planes{x[0], x[1], x[2] * x[3]}, windows{x[0], x[1], g.out_h * g.out_w};
+    Tensor base = zeros(planes, {.dtype = grads[0].dtype(), .device = grads[0].device()});
+    return {reshape(scatter_add(base, 2, reshape(indices, windows), reshape(grads[0], windows)), x)};
+  }
+};
+
+struct AvgPool2dBackward final : BackwardNode<AvgPool2dBackward> {
+  static constexpr const char* kName = "AvgPool2dBackward";
+  WindowGeometry g;
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    const Shape& x = input_meta[0].shape;
+    if (!GradMode::is_enabled()) return {prim::avg_pool2d_backward(grads[0], x, g)};
+    // Each window's kh*kw taps get gy / (kh*kw); fold2d adds them up per pixel.
+    const int64_t taps = g.kh * g.kw;
+    Tensor share = expand(reshape(grads[0] / static_cast<double>(taps), {x[0] * x[1], 1, g.out_h * g.out_w}),
+                          {x[0] * x[1], taps, g.out_h * g.out_w});
+    return {reshape(fold2d(share, {x[2], x[3]}, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}), x)};
+  }
+};
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pair dilation) {
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "max_pool2d: expected a floating tensor, got ", dtype_name(x.dtype()));
   Pair stride = default_stride(stride_in, kernel);
-  WindowGeometry g = window_geometry(x, kernel, stride, padding, dilation, "max_pool2d");
+  WindowGeometry g = window_geometry(x.shape(), kernel, stride, padding, dilation, "max_pool2d");
   for (int i = 0; i < 2; ++i)  // so that every window sees a real element
     EMBER_CHECK(2 * padding[i] <= kernel[i], ValueError, "max_pool2d: padding must be at most half the kernel (kernel ",
                 shape_str({kernel[0], kernel[1]}), ", padding ", shape_str({padding[0], padding[1]}), ")");
@@ -36,23 +67,30 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pa
               ValueError, "max_pool2d: with input ", shape_str(x.shape()), ", kernel ", shape_str({kernel[0], kernel[1]}),
               ", padding ", shape_str({padding[0], padding[1]}), " and dilation ", shape_str({dilation[0], dilation[1]}),
               " some window lies entirely in the padding");
-  const int64_t n = x.size(0), c = x.size(1);
-  Tensor indices = prim::empty({n, c, g.out_h, g.out_w}, DType::Int64, x.device());
-  Tensor xc = contiguous(x);
-  if (indices.numel() > 0) prim::backend(x.device()).max_pool2d_indices(prim::view_of(indices), prim::view_of(xc), g);
-  Tensor flat = reshape(xc, {n, c, g.h * g.w});
-  return reshape(gather(flat, 2, reshape(indices, {n, c, g.out_h * g.out_w})), {n, c, g.out_h, g.out_w});
+  auto [y, indices] = prim::max_pool2d_forward(x, g);
+  if (should_record({x})) {
+    auto node = std::make_shared<MaxPool2dBackward>();
+    node->g = g;
+    node->save(indices);
+    record(node, {x}, y);
+  }
+  return y;
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding) {
-  EMBER_CHECK(x.dim() == 4, ShapeError, "avg_pool2d: expected input (N, C, H, W), got ", shape_str(x.shape()));
-  Pair stride = default_stride(stride_in, kernel);
-  const int64_t n = x.size(0), c = x.size(1);
-  // Channels become batch entries, so each window's column holds one channel.
-  Tensor cols = unfold2d(reshape(x, {n * c, 1, x.size(2), x.size(3)}), kernel, stride, padding);  // (N*C, kh*kw, L)
-  const int64_t out_h = window_out(x.size(2), kernel[0], stride[0], padding[0], 1);
-  const int64_t out_w = window_out(x.size(3), kernel[1], stride[1], padding[1], 1);
-  return reshape(mean(cols, {1}), {n, c, out_h, out_w});
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "avg_pool2d: expected a floating tensor, got ", dtype_name(x.dtype()));
+  const WindowGeometry g = window_geometry(x.shape(), kernel, default_stride(stride_in, kernel), padding, {1, 1},
+                                           "avg_pool2d");
+  for (int i = 0; i < 2; ++i)  // as PyTorch: a window never lies entirely in the padding
+    EMBER_CHECK(2 * padding[i] <= kernel[i], ValueError, "avg_pool2d: padding must be at most half the kernel (kernel ",
+                shape_str({kernel[0], kernel[1]}), ", padding ", shape_str({padding[0], padding[1]}), ")");
+  Tensor y = prim::avg_pool2d_forward(x, g);
+  if (should_record({x})) {
+    auto node = std::make_shared<AvgPool2dBackward>();
+    node->g = g;
+    record(node, {x}, y);
+  }
+  return y;
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {

@@ -12,37 +12,47 @@ Tensor expand_back(const Tensor& g, const Shape& in_shape, const std::vector<int
   return expand(reshape(g, prim::reduced_shape(in_shape, dims, true)), in_shape);
 }
 
-struct SumBackward final : Node {
+struct SumBackward final : BackwardNode<SumBackward> {
+  static constexpr const char* kName = "SumBackward";
   std::vector<int64_t> dims;
-  std::string name() const override { return "SumBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
     return {expand_back(g[0], input_meta[0].shape, dims)};
   }
 };
 
-// Ties share the gradient equally (torch.amax semantics).
-struct MaxBackward final : Node {  // saved: 0 = input, 1 = output
+// Ties share the gradient equally (torch.amax semantics): the gradient goes
+// to every input equal to its group's extreme, divided by their count.
+Tensor extreme_grad(const Tensor& g, const Tensor& x, const Tensor& extreme_out, const Shape& shape,
+                    const std::vector<int64_t>& dims) {
+  Tensor extreme = expand_back(extreme_out, shape, dims);
+  Tensor mask = to(eq(x, extreme), g.dtype());
+  Tensor count = sum(mask, dims, /*keepdim=*/true);
+  return expand_back(g, shape, dims) * mask / count;
+}
+
+struct MaxBackward final : BackwardNode<MaxBackward> {  // saved: 0 = input, 1 = output
+  static constexpr const char* kName = "MaxBackward";
   std::vector<int64_t> dims;
-  bool is_min = false;
-  std::string name() const override { return is_min ? "MinBackward" : "MaxBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    Tensor x = saved(0);
-    const Shape& shape = input_meta[0].shape;
-    Tensor extreme = expand_back(saved(1), shape, dims);
-    Tensor mask = to(eq(x, extreme), g[0].dtype());
-    Tensor count = sum(mask, dims, /*keepdim=*/true);
-    return {expand_back(g[0], shape, dims) * mask / count};
+    return {extreme_grad(g[0], saved(0), saved(1), input_meta[0].shape, dims)};
   }
 };
 
-Tensor max_or_min(const Tensor& a, const std::vector<int64_t>& dims_in, bool keepdim, bool is_min) {
-  const char* name = is_min ? "min" : "max";
+struct MinBackward final : BackwardNode<MinBackward> {  // saved: 0 = input, 1 = output
+  static constexpr const char* kName = "MinBackward";
+  std::vector<int64_t> dims;
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    return {extreme_grad(g[0], saved(0), saved(1), input_meta[0].shape, dims)};
+  }
+};
+
+template <typename NodeT>
+Tensor max_or_min(ReduceOp op, const Tensor& a, const std::vector<int64_t>& dims_in, bool keepdim, const char* name) {
   auto dims = normalize_dims(dims_in, a.dim(), name);
-  Tensor out = prim::reduce(is_min ? ReduceOp::Min : ReduceOp::Max, a, dims, keepdim, name);
+  Tensor out = prim::reduce(op, a, dims, keepdim, name);
   if (should_record({a})) {
-    auto node = std::make_shared<MaxBackward>();
+    auto node = std::make_shared<NodeT>();
     node->dims = dims;
-    node->is_min = is_min;
     node->save(a);
     record(node, {a}, out);
     node->save(out, /*is_output=*/true);
@@ -61,7 +71,7 @@ int64_t count_reduced(const Tensor& a, const std::vector<int64_t>& dims) {
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims_in, bool keepdim) {
   auto dims = normalize_dims(dims_in, a.dim(), "sum");
   // Integer and bool sums are int64, as in PyTorch.
-  Tensor x = is_floating(a.dtype()) ? a : prim::cast(a, DType::Int64);
+  Tensor x = is_floating(a.dtype()) ? a : prim::cast_nograd(a, DType::Int64);
   Tensor out = prim::reduce(ReduceOp::Sum, x, dims, keepdim, "sum");
   if (should_record({a})) {
     auto node = std::make_shared<SumBackward>();
@@ -77,8 +87,12 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& dims_in, bool keepdim) 
   return sum(a, dims, keepdim) / static_cast<double>(count_reduced(a, dims));
 }
 
-Tensor max(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) { return max_or_min(a, dims, keepdim, false); }
-Tensor min(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) { return max_or_min(a, dims, keepdim, true); }
+Tensor max(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
+  return max_or_min<MaxBackward>(ReduceOp::Max, a, dims, keepdim, "max");
+}
+Tensor min(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
+  return max_or_min<MinBackward>(ReduceOp::Min, a, dims, keepdim, "min");
+}
 
 Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
   int64_t d = normalize_dim(dim, a.dim(), "argmax");

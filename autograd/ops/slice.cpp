@@ -1,6 +1,7 @@
-// Slicing and broadcasting views: slice, narrow, select, expand, flatten.
-// The gradient of a slice is the incoming gradient placed into zeros of the
-// input's shape (slice_scatter below), whose own gradient is a slice again.
+// Slicing and broadcasting views: slice, narrow, select, expand, flatten;
+// and slice_scatter, which writes a tensor into a slice of a copy. The
+// gradient of a slice is the incoming gradient placed into zeros of the
+// input's shape (a slice_scatter), whose own gradient is a slice again.
 #include "view_common.h"
 
 namespace ember {
@@ -11,51 +12,83 @@ struct SliceSpec {
   int64_t dim, start, end, step;
 };
 
-Tensor slice_scatter(const Tensor& g, const Shape& shape, const SliceSpec& s);
+// zeros(shape) with g written into [start:end:step] along dim; recorded.
+Tensor slice_into_zeros(const Tensor& g, const Shape& shape, const SliceSpec& s);
 
-struct SliceScatterBackward final : Node {
+struct SliceBackward final : BackwardNode<SliceBackward> {
+  static constexpr const char* kName = "SliceBackward";
   SliceSpec spec;
-  std::string name() const override { return "SliceScatterBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    return {slice(g[0], spec.dim, spec.start, spec.end, spec.step)};
+    return {slice_into_zeros(g[0], input_meta[0].shape, spec)};
   }
 };
 
-// zeros(shape) with g written into [start:end:step] along dim.
-Tensor slice_scatter(const Tensor& g, const Shape& shape, const SliceSpec& s) {
-  Tensor out = zeros(shape, {.dtype = g.dtype(), .device = g.device()});
-  {
-    NoGradGuard no_grad;
-    prim::copy_(slice(out, s.dim, s.start, s.end, s.step), g);
+// slice_scatter's backward: the base gets the gradient outside the slice,
+// the source the slice of it.
+struct SliceScatterBackward final : BackwardNode<SliceScatterBackward> {
+  static constexpr const char* kName = "SliceScatterBackward";
+  SliceSpec spec;
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor g_base, g_src;
+    if (needs_input_grad(0)) g_base = slice_scatter(g[0], zeros_like(slice(g[0], spec.dim, spec.start, spec.end, spec.step)),
+                                                    spec.dim, spec.start, spec.end, spec.step);
+    if (needs_input_grad(1)) g_src = slice(g[0], spec.dim, spec.start, spec.end, spec.step);
+    return {g_base, g_src};
   }
-  if (should_record({g})) {
-    auto node = std::make_shared<SliceScatterBackward>();
-    node->spec = s;
-    record(node, {g}, out);
-  }
-  return out;
+};
+
+struct ExpandBackward final : BackwardNode<ExpandBackward> {
+  static constexpr const char* kName = "ExpandBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {sum_to(g[0], input_meta[0].shape)}; }
+};
+
+Tensor slice_into_zeros(const Tensor& g, const Shape& shape, const SliceSpec& s) {
+  return slice_scatter(zeros(shape, {.dtype = g.dtype(), .device = g.device()}), g, s.dim, s.start, s.end, s.step);
+}
+
+// Python semantics: negative bounds count from the end, then clamp.
+SliceSpec normalize_slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step, const char* op) {
+  EMBER_CHECK(a.dim() > 0, IndexError, op, ": cannot slice a 0-dim tensor");
+  const int64_t d = normalize_dim(dim, a.dim(), op);
+  EMBER_CHECK(step > 0, ValueError, op, ": step must be positive, got ", step);
+  const int64_t size = a.shape()[d];
+  if (start < 0) start += size;
+  if (end < 0) end += size;
+  start = std::clamp<int64_t>(start, 0, size);
+  end = std::clamp<int64_t>(end, start, size);
+  return {d, start, end, step};
 }
 
 }  // namespace
 
 Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  EMBER_CHECK(a.dim() > 0, IndexError, "slice: cannot slice a 0-dim tensor");
-  int64_t d = normalize_dim(dim, a.dim(), "slice");
-  EMBER_CHECK(step > 0, ValueError, "slice: step must be positive, got ", step);
-  const int64_t size = a.shape()[d];
-  // Python semantics: negative bounds count from the end, then clamp.
-  if (start < 0) start += size;
-  if (end < 0) end += size;
-  start = std::clamp<int64_t>(start, 0, size);
-  end = std::clamp<int64_t>(end, start, size);
+  const SliceSpec spec = normalize_slice(a, dim, start, end, step, "slice");
   Shape shape = a.shape();
   Strides strides = a.strides();
-  shape[d] = end > start ? (end - start - 1) / step + 1 : 0;
-  strides[d] *= step;
-  SliceSpec spec{d, start, end, step};
-  Shape in_shape = a.shape();
-  return make_view_op(a, shape, strides, a.offset() + start * a.strides()[d], "SliceBackward",
-                      [in_shape, spec](const Tensor& g) { return slice_scatter(g, in_shape, spec); });
+  shape[spec.dim] = spec.end > spec.start ? (spec.end - spec.start - 1) / step + 1 : 0;
+  strides[spec.dim] *= step;
+  return make_view_op<SliceBackward>(a, shape, strides, a.offset() + spec.start * a.strides()[spec.dim],
+                                     [&](SliceBackward& n) { n.spec = spec; });
+}
+
+Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  const SliceSpec spec = normalize_slice(base, dim, start, end, step, "slice_scatter");
+  prim::check_same_device("slice_scatter", base, src);
+  Tensor out = prim::clone_nograd(base);
+  {
+    NoGradGuard no_grad;  // a plain write into a fresh tensor; the graph is recorded below
+    Tensor window = slice(out, spec.dim, spec.start, spec.end, spec.step);
+    EMBER_CHECK(src.shape() == window.shape(), ShapeError, "slice_scatter: src of shape ", shape_str(src.shape()),
+                " does not fit the slice of shape ", shape_str(window.shape()), " of a tensor of shape ",
+                shape_str(base.shape()));
+    prim::copy_nograd(window, src);
+  }
+  if (should_record({base, src})) {
+    auto node = std::make_shared<SliceScatterBackward>();
+    node->spec = spec;
+    record(node, {base, src}, out);
+  }
+  return out;
 }
 
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
@@ -98,9 +131,7 @@ Tensor expand(const Tensor& a, const Shape& requested) {
     strides[i] = shape[i] == have ? a.strides()[i - lead] : 0;
   }
   if (shape == a.shape()) return a;
-  Shape in_shape = a.shape();
-  return make_view_op(a, shape, strides, a.offset(), "ExpandBackward",
-                      [in_shape](const Tensor& g) { return sum_to(g, in_shape); });
+  return make_view_op<ExpandBackward>(a, shape, strides, a.offset());
 }
 
 Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {

@@ -1,30 +1,86 @@
 // Elementwise unary ops: forward and backward side by side. Transcendental
 // ops on integer tensors compute in the default float dtype, as PyTorch does.
+// Each backward is written with Ember ops (so it is itself differentiable)
+// from the saved input x (slot 0) and output y (slot 1).
 #include "common.h"
 
 namespace ember {
 
 namespace {
 
-// One Node type for all unary ops; `grad` maps (g, input, output) to the
-// input's gradient with Ember ops, so it is itself differentiable.
-using UnaryGrad = Tensor (*)(const Tensor& g, const Tensor& x, const Tensor& y);
+constexpr double kSqrt1_2 = 0.70710678118654752440;     // 1/sqrt(2)
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/sqrt(2 pi)
+constexpr double k2InvSqrtPi = 1.12837916709551257390;  // 2/sqrt(pi)
 
-struct UnaryBackward final : Node {  // saved: 0 = input, 1 = output
-  const char* op_name;
-  UnaryGrad grad;
-  UnaryBackward(const char* n, UnaryGrad f) : op_name(n), grad(f) {}
-  std::string name() const override { return op_name; }
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {grad(g[0], saved(0), saved(1))}; }
+// Every unary backward saves x and y: slot 0 and slot 1.
+struct NegBackward final : BackwardNode<NegBackward> {
+  static constexpr const char* kName = "NegBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {-g[0]}; }
+};
+struct ExpBackward final : BackwardNode<ExpBackward> {
+  static constexpr const char* kName = "ExpBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] * saved(1)}; }
+};
+struct LogBackward final : BackwardNode<LogBackward> {
+  static constexpr const char* kName = "LogBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] / saved(0)}; }
+};
+struct Log1pBackward final : BackwardNode<Log1pBackward> {
+  static constexpr const char* kName = "Log1pBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] / (saved(0) + 1)}; }
+};
+struct SqrtBackward final : BackwardNode<SqrtBackward> {
+  static constexpr const char* kName = "SqrtBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] / (2 * saved(1))}; }
+};
+struct AbsBackward final : BackwardNode<AbsBackward> {
+  static constexpr const char* kName = "AbsBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] * sign(saved(0))}; }
+};
+struct ReluBackward final : BackwardNode<ReluBackward> {
+  static constexpr const char* kName = "ReluBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] * to(gt(saved(1), 0), g[0].dtype())}; }
+};
+struct SigmoidBackward final : BackwardNode<SigmoidBackward> {
+  static constexpr const char* kName = "SigmoidBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor y = saved(1);
+    return {g[0] * y * (1 - y)};
+  }
+};
+struct TanhBackward final : BackwardNode<TanhBackward> {
+  static constexpr const char* kName = "TanhBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor y = saved(1);
+    return {g[0] * (1 - y * y)};
+  }
+};
+struct ErfBackward final : BackwardNode<ErfBackward> {
+  static constexpr const char* kName = "ErfBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor x = saved(0);
+    return {g[0] * k2InvSqrtPi * exp(-(x * x))};
+  }
+};
+// gelu'(x) = Phi(x) + x * phi(x), with Phi the normal CDF and phi its density.
+struct GeluBackward final : BackwardNode<GeluBackward> {
+  static constexpr const char* kName = "GeluBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor x = saved(0);
+    Tensor cdf = 0.5 * (1 + erf(x * kSqrt1_2));
+    Tensor pdf = kInvSqrt2Pi * exp(-0.5 * (x * x));
+    return {g[0] * (cdf + x * pdf)};
+  }
 };
 
-Tensor floating(const Tensor& a) { return is_floating(a.dtype()) ? a : prim::cast(a, kDefaultFloat); }
+Tensor floating(const Tensor& a) { return is_floating(a.dtype()) ? a : prim::cast_nograd(a, kDefaultFloat); }
 
-Tensor unary_op(UnaryOp op, const Tensor& a, const char* backward_name, UnaryGrad grad, bool needs_float) {
-  Tensor x = needs_float ? floating(a) : a;
-  Tensor out = prim::unary(op, x);
-  if (grad && should_record({a})) {
-    auto node = std::make_shared<UnaryBackward>(backward_name, grad);
+// Computes op(a) (in floating point if `needs_float`) and records NodeT.
+template <typename NodeT>
+Tensor unary_op(UnaryOp op, const Tensor& a, bool needs_float) {
+  Tensor out = prim::unary(op, needs_float ? floating(a) : a);
+  if (should_record({a})) {
+    auto node = std::make_shared<NodeT>();
     node->save(a);
     record(node, {a}, out);
     node->save(out, /*is_output=*/true);
@@ -32,61 +88,37 @@ Tensor unary_op(UnaryOp op, const Tensor& a, const char* backward_name, UnaryGra
   return out;
 }
 
-constexpr double kSqrt1_2 = 0.70710678118654752440;  // 1/sqrt(2)
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/sqrt(2 pi)
-constexpr double k2InvSqrtPi = 1.12837916709551257390;  // 2/sqrt(pi)
-
 }  // namespace
 
 Tensor neg(const Tensor& a) {
   EMBER_CHECK(a.dtype() != DType::Bool, DTypeError, "neg: negating a bool tensor is not supported");
-  return unary_op(UnaryOp::Neg, a, "NegBackward", [](const Tensor& g, const Tensor&, const Tensor&) { return -g; },
-                  false);
+  return unary_op<NegBackward>(UnaryOp::Neg, a, false);
 }
-Tensor exp(const Tensor& a) {
-  return unary_op(UnaryOp::Exp, a, "ExpBackward", [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y; },
-                  true);
-}
-Tensor log(const Tensor& a) {
-  return unary_op(UnaryOp::Log, a, "LogBackward", [](const Tensor& g, const Tensor& x, const Tensor&) { return g / x; },
-                  true);
-}
-Tensor sqrt(const Tensor& a) {
-  return unary_op(UnaryOp::Sqrt, a, "SqrtBackward",
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g / (2 * y); }, true);
-}
+Tensor exp(const Tensor& a) { return unary_op<ExpBackward>(UnaryOp::Exp, a, true); }
+Tensor log(const Tensor& a) { return unary_op<LogBackward>(UnaryOp::Log, a, true); }
+Tensor log1p(const Tensor& a) { return unary_op<Log1pBackward>(UnaryOp::Log1p, a, true); }
+Tensor sqrt(const Tensor& a) { return unary_op<SqrtBackward>(UnaryOp::Sqrt, a, true); }
 Tensor abs(const Tensor& a) {
   EMBER_CHECK(a.dtype() != DType::Bool, DTypeError, "abs: bool tensors are not supported");
-  return unary_op(UnaryOp::Abs, a, "AbsBackward",
-                  [](const Tensor& g, const Tensor& x, const Tensor&) { return g * sign(x); }, false);
+  return unary_op<AbsBackward>(UnaryOp::Abs, a, false);
 }
 Tensor sign(const Tensor& a) { return prim::unary(UnaryOp::Sign, a); }
-Tensor relu(const Tensor& a) {
-  return unary_op(UnaryOp::Relu, a, "ReluBackward",
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * to(gt(y, 0), g.dtype()); }, false);
-}
-Tensor sigmoid(const Tensor& a) {
-  return unary_op(UnaryOp::Sigmoid, a, "SigmoidBackward",
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * (1 - y); }, true);
-}
-Tensor tanh(const Tensor& a) {
-  return unary_op(UnaryOp::Tanh, a, "TanhBackward",
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * (1 - y * y); }, true);
-}
-Tensor erf(const Tensor& a) {
-  return unary_op(UnaryOp::Erf, a, "ErfBackward",
-                  [](const Tensor& g, const Tensor& x, const Tensor&) { return g * k2InvSqrtPi * exp(-(x * x)); },
-                  true);
-}
-// gelu'(x) = Phi(x) + x * phi(x), with Phi the normal CDF and phi its density.
-Tensor gelu(const Tensor& a) {
-  return unary_op(UnaryOp::Gelu, a, "GeluBackward",
-                  [](const Tensor& g, const Tensor& x, const Tensor&) {
-                    Tensor cdf = 0.5 * (1 + erf(x * kSqrt1_2));
-                    Tensor pdf = kInvSqrt2Pi * exp(-0.5 * (x * x));
-                    return g * (cdf + x * pdf);
-                  },
-                  true);
+Tensor relu(const Tensor& a) { return unary_op<ReluBackward>(UnaryOp::Relu, a, false); }
+Tensor sigmoid(const Tensor& a) { return unary_op<SigmoidBackward>(UnaryOp::Sigmoid, a, true); }
+Tensor tanh(const Tensor& a) { return unary_op<TanhBackward>(UnaryOp::Tanh, a, true); }
+Tensor erf(const Tensor& a) { return unary_op<ErfBackward>(UnaryOp::Erf, a, true); }
+Tensor gelu(const Tensor& a) { return unary_op<GeluBackward>(UnaryOp::Gelu, a, true); }
+
+// A composite, written with other ops, so its gradient (and the gradient of
+// that) comes from theirs. log1p, not log(1 + e): for very negative x, 1 + e
+// rounds to 1 and log(1 + e) loses every digit of the tiny answer. exp's
+// argument is clamped to the threshold, so the branch where() discards
+// cannot overflow to inf, whose gradient (0 * inf) would be NaN.
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  EMBER_CHECK(beta > 0, ValueError, "softplus: beta must be positive, got ", beta);
+  Tensor bx = floating(x) * beta;
+  Tensor smooth = log1p(exp(minimum(bx, full_like(bx, threshold)))) / beta;
+  return where(gt(bx, threshold), floating(x), smooth);
 }
 
 }  // namespace ember

@@ -71,6 +71,27 @@ std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& p) {
   return inv;
 }
 
+// view, squeeze and unsqueeze only regroup dims: their gradient is the
+// incoming one reshaped back to the input's shape.
+struct ViewBackward final : BackwardNode<ViewBackward> {
+  static constexpr const char* kName = "ViewBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {reshape(g[0], input_meta[0].shape)}; }
+};
+struct SqueezeBackward final : BackwardNode<SqueezeBackward> {
+  static constexpr const char* kName = "SqueezeBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {reshape(g[0], input_meta[0].shape)}; }
+};
+struct UnsqueezeBackward final : BackwardNode<UnsqueezeBackward> {
+  static constexpr const char* kName = "UnsqueezeBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {reshape(g[0], input_meta[0].shape)}; }
+};
+
+struct PermuteBackward final : BackwardNode<PermuteBackward> {
+  static constexpr const char* kName = "PermuteBackward";
+  std::vector<int64_t> inverse;  // the permutation that undoes the forward one
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {permute(g[0], inverse)}; }
+};
+
 }  // namespace
 
 Tensor view(const Tensor& a, const Shape& requested) {
@@ -79,9 +100,7 @@ Tensor view(const Tensor& a, const Shape& requested) {
   EMBER_CHECK(strides.has_value(), ShapeError, "view: shape ", shape_str(shape),
               " is not compatible with the input's size and strides (shape ", shape_str(a.shape()), ", strides ",
               shape_str(a.strides()), "); use reshape(), which copies when it must");
-  Shape in_shape = a.shape();
-  return make_view_op(a, shape, *strides, a.offset(), "ViewBackward",
-                      [in_shape](const Tensor& g) { return reshape(g, in_shape); });
+  return make_view_op<ViewBackward>(a, shape, *strides, a.offset());
 }
 
 Tensor reshape(const Tensor& a, const Shape& requested) {
@@ -104,9 +123,8 @@ Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
     shape[i] = a.shape()[p[i]];
     strides[i] = a.strides()[p[i]];
   }
-  auto inv = inverse_permutation(p);
-  return make_view_op(a, shape, strides, a.offset(), "PermuteBackward",
-                      [inv](const Tensor& g) { return permute(g, inv); });
+  return make_view_op<PermuteBackward>(a, shape, strides, a.offset(),
+                                       [&](PermuteBackward& n) { n.inverse = inverse_permutation(p); });
 }
 
 Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
@@ -124,8 +142,7 @@ Tensor unsqueeze(const Tensor& a, int64_t dim) {
   int64_t stride = d < a.dim() ? shape[d] * strides[d] : 1;
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
-  return make_view_op(a, shape, strides, a.offset(), "UnsqueezeBackward",
-                      [d](const Tensor& g) { return squeeze(g, d); });
+  return make_view_op<UnsqueezeBackward>(a, shape, strides, a.offset());
 }
 
 Tensor squeeze(const Tensor& a, int64_t dim) {
@@ -139,8 +156,7 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
   Strides strides = a.strides();
   shape.erase(shape.begin() + d);
   strides.erase(strides.begin() + d);
-  return make_view_op(a, shape, strides, a.offset(), "SqueezeBackward",
-                      [d](const Tensor& g) { return unsqueeze(g, d); });
+  return make_view_op<SqueezeBackward>(a, shape, strides, a.offset());
 }
 
 Tensor squeeze(const Tensor& a) {
@@ -151,9 +167,7 @@ Tensor squeeze(const Tensor& a) {
       shape.push_back(a.shape()[d]);
       strides.push_back(a.strides()[d]);
     }
-  Shape in_shape = a.shape();
-  return make_view_op(a, shape, strides, a.offset(), "SqueezeBackward",
-                      [in_shape](const Tensor& g) { return reshape(g, in_shape); });
+  return make_view_op<SqueezeBackward>(a, shape, strides, a.offset());
 }
 
 }  // namespace ember

@@ -1,29 +1,21 @@
-// The Node shared by all view ops (internal header).
+// What the view ops share (internal header): making a view and recording
+// its backward Node.
 #pragma once
-
-#include <functional>
 
 #include "common.h"
 
 namespace ember {
 
-// The backward of a view, as a function of the incoming gradient (itself
-// written with differentiable ops).
-struct ViewBackward final : Node {
-  std::string op_name;
-  std::function<Tensor(const Tensor&)> grad;
-  std::string name() const override { return op_name; }
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {grad(g[0])}; }
-};
-
-// A view of `a` with the given layout, recording `grad` as its backward.
-inline Tensor make_view_op(const Tensor& a, const Shape& shape, const Strides& strides, int64_t offset,
-                           const char* name, std::function<Tensor(const Tensor&)> grad) {
+// A view of `a` with the given layout. When recording, a new NodeT becomes
+// the view's grad_fn (after `init` has filled in what its backward needs),
+// and the view is marked differentiable (Note [In-place ops]).
+template <typename NodeT, typename Init = void (*)(NodeT&)>
+Tensor make_view_op(const Tensor& a, const Shape& shape, const Strides& strides, int64_t offset,
+                    Init init = [](NodeT&) {}) {
   Tensor out = make_view(a, shape, strides, offset);
   if (should_record({a})) {
-    auto node = std::make_shared<ViewBackward>();
-    node->op_name = name;
-    node->grad = std::move(grad);
+    auto node = std::make_shared<NodeT>();
+    init(*node);
     record(node, {a}, out);
     AutogradMeta& meta = autograd_meta(out);
     meta.is_differentiable_view = true;

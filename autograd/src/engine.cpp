@@ -20,8 +20,9 @@
 #include "ember/autograd/meta.h"
 #include "ember/autograd/node.h"
 #include "ember/autograd/ops.h"
-#include "ember/core/grad_mode.h"
 #include "ember/autograd/testing.h"
+#include "ember/core/grad_mode.h"
+#include "ember/core/profiler.h"
 
 namespace ember::autograd {
 
@@ -69,121 +70,161 @@ Tensor validate(const Node& node, size_t i, Tensor g) {
   return g;
 }
 
-std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                        bool retain_graph, bool create_graph, const std::vector<Tensor>* capture_inputs,
-                        bool allow_unused) {
-  EMBER_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), ValueError, "backward: got ",
-              grad_outputs.size(), " gradients for ", outputs.size(), " outputs");
-  // The graph recorded by create_graph points into this one: keep it.
-  retain_graph = retain_graph || create_graph;
-  // Seed gradients for the outputs' edges.
-  std::vector<std::pair<Edge, Tensor>> roots;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const Tensor& out = outputs[i];
-    EMBER_CHECK(out.requires_grad(), AutogradError,
-                "element ", i, " of the outputs does not require grad and has no grad_fn: there is nothing to "
-                "differentiate (did you forget requires_grad_(), or run the forward under NoGradGuard?)");
-    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
-    if (!g.defined()) {
-      EMBER_CHECK(out.numel() == 1, AutogradError, "backward: grad can be implicitly created only for "
-                  "one-element outputs, but the output has shape ", shape_str(out.shape()));
-      g = ones_like(out);
-    } else {
-      EMBER_CHECK(g.shape() == out.shape(), ShapeError, "backward: gradient has shape ", shape_str(g.shape()),
-                  " but the output has shape ", shape_str(out.shape()));
-      EMBER_CHECK(g.dtype() == out.dtype() && g.device() == out.device(), DTypeError, "backward: gradient is ",
-                  dtype_name(g.dtype()), " on ", g.device().str(), " but the output is ", dtype_name(out.dtype()),
-                  " on ", out.device().str());
-    }
-    roots.emplace_back(gradient_edge(out), g);
-  }
+// One backward() or grad() call: its roots, dependency counts, what it
+// captures, and the gradients waiting at each Node. run() goes through the
+// phases in order.
+class GraphTask {
+ public:
+  GraphTask(bool retain_graph, bool create_graph)
+      : retain_graph_(retain_graph || create_graph), create_graph_(create_graph) {}
 
-  // Phase 1: dependencies, by iterative DFS.
-  std::unordered_map<Node*, int> deps;
-  std::unordered_set<Node*> seen;
-  std::vector<Node*> stack;
-  for (auto& [edge, g] : roots)
-    if (seen.insert(edge.fn.get()).second) stack.push_back(edge.fn.get());
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (const Edge& e : n->next_edges) {
-      if (!e.valid()) continue;
-      deps[e.fn.get()] += 1;
-      if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  // Phase 1: an edge and a gradient for each output (ones for a one-element
+  // output given none).
+  void seed(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs) {
+    EMBER_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), ValueError, "backward: got ",
+                grad_outputs.size(), " gradients for ", outputs.size(), " outputs");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor& out = outputs[i];
+      EMBER_CHECK(out.requires_grad(), AutogradError,
+                  "element ", i, " of the outputs does not require grad and has no grad_fn: there is nothing to "
+                  "differentiate (did you forget requires_grad_(), or run the forward under NoGradGuard?)");
+      Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+      if (!g.defined()) {
+        EMBER_CHECK(out.numel() == 1, AutogradError, "backward: grad can be implicitly created only for "
+                    "one-element outputs, but the output has shape ", shape_str(out.shape()));
+        g = ones_like(out);
+      } else {
+        EMBER_CHECK(g.shape() == out.shape(), ShapeError, "backward: gradient has shape ", shape_str(g.shape()),
+                    " but the output has shape ", shape_str(out.shape()));
+        EMBER_CHECK(g.dtype() == out.dtype() && g.device() == out.device(), DTypeError, "backward: gradient is ",
+                    dtype_name(g.dtype()), " on ", g.device().str(), " but the output is ", dtype_name(out.dtype()),
+                    " on ", out.device().str());
+      }
+      roots_.emplace_back(gradient_edge(out), g);
     }
   }
 
-  // What grad() should capture: the gradient arriving at each input's edge.
-  std::vector<Capture> captures;
-  std::vector<Tensor> captured;
-  if (capture_inputs) {
-    for (size_t i = 0; i < capture_inputs->size(); ++i) {
-      Edge e = gradient_edge((*capture_inputs)[i]);
+  // Phase 2: how many edges lead into each Node, by an iterative DFS (a
+  // 100,000-op chain must not overflow the stack).
+  void count_dependencies() {
+    std::unordered_set<Node*> seen;
+    std::vector<Node*> stack;
+    for (auto& [edge, g] : roots_)
+      if (seen.insert(edge.fn.get()).second) stack.push_back(edge.fn.get());
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (const Edge& e : n->next_edges) {
+        if (!e.valid()) continue;
+        deps_[e.fn.get()] += 1;
+        if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+      }
+    }
+  }
+
+  // Phase 3 (grad() only): the gradient arriving at each input's edge is
+  // captured, and only Nodes on a path to an input run: the rest of the
+  // graph (below the inputs, and the leaves) is left untouched, saved
+  // tensors included.
+  void plan_captures(const std::vector<Tensor>& inputs) {
+    capturing_ = true;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Edge e = gradient_edge(inputs[i]);
       EMBER_CHECK(e.valid(), AutogradError, "grad: input ", i, " does not require grad");
-      captures.push_back({e.fn.get(), e.input_nr, i});
+      captures_.push_back({e.fn.get(), e.input_nr, i});
       // Keep the edge's node alive while we run (a leaf's AccumulateGrad may be new).
-      roots.emplace_back(e, Tensor());
+      roots_.emplace_back(e, Tensor());
     }
-    captured.resize(capture_inputs->size());
+    captured_.resize(inputs.size());
+    needed_ = nodes_leading_to(roots_, captures_);
   }
-  // grad() runs only the Nodes that lie on a path to a captured input: the
-  // rest of the graph (below the inputs, and the leaves) is left untouched,
-  // saved tensors included.
-  std::unordered_set<Node*> needed;
-  if (capture_inputs) needed = nodes_leading_to(roots, captures);
 
-  // Phase 2: run Nodes as their dependencies complete.
-  GradModeGuard grad_mode(create_graph);
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
-  auto deliver = [&](Node* fn, uint32_t input_nr, Tensor g) {
-    auto& buf = buffers[fn];
+  // Phase 4: run Nodes as their dependencies complete, summing the
+  // gradients that arrive along several edges before a Node runs.
+  void execute() {
+    GradModeGuard grad_mode(create_graph_);
+    std::vector<Node*> ready;
+    for (auto& [edge, g] : roots_)
+      if (g.defined()) deliver(edge.fn.get(), edge.input_nr, g);
+    for (auto& [edge, g] : roots_)
+      if (g.defined() && deps_[edge.fn.get()] == 0 &&
+          std::find(ready.begin(), ready.end(), edge.fn.get()) == ready.end())
+        ready.push_back(edge.fn.get());
+    while (!ready.empty()) {
+      Node* node = ready.back();
+      ready.pop_back();
+      std::vector<Tensor> grads = run_node(node);
+      for (size_t i = 0; i < node->next_edges.size(); ++i) {
+        const Edge& e = node->next_edges[i];
+        if (!e.valid()) continue;
+        if (i < grads.size()) deliver(e.fn.get(), e.input_nr, validate(*node, i, grads[i]));
+        if (--deps_[e.fn.get()] == 0) ready.push_back(e.fn.get());
+      }
+    }
+  }
+
+  // Phase 5 (grad() only): what was captured, checking unused inputs.
+  std::vector<Tensor> captured(bool allow_unused) const {
+    if (!allow_unused)
+      for (size_t i = 0; i < captured_.size(); ++i)
+        EMBER_CHECK(captured_[i].defined(), AutogradError, "grad: input ", i,
+                    " was not used to compute the outputs (pass allow_unused=true if that is expected)");
+    return captured_;
+  }
+
+ private:
+  void deliver(Node* fn, uint32_t input_nr, const Tensor& g) {
+    auto& buf = buffers_[fn];
     if (buf.size() < fn->num_outputs) buf.resize(fn->num_outputs);
     if (!g.defined()) return;
     buf[input_nr] = buf[input_nr].defined() ? buf[input_nr] + g : g;
-  };
-  std::vector<Node*> ready;
-  for (auto& [edge, g] : roots) {
-    if (!g.defined()) continue;
-    deliver(edge.fn.get(), edge.input_nr, g);
   }
-  for (auto& [edge, g] : roots)
-    if (g.defined() && deps[edge.fn.get()] == 0 &&
-        std::find(ready.begin(), ready.end(), edge.fn.get()) == ready.end())
-      ready.push_back(edge.fn.get());
 
-  while (!ready.empty()) {
-    Node* node = ready.back();
-    ready.pop_back();
-    std::vector<Tensor> inputs = std::move(buffers[node]);
-    buffers.erase(node);
+  // Applies one Node to its summed incoming gradients (the profiler times
+  // it: Note [Profiler at the choke point]).
+  std::vector<Tensor> run_node(Node* node) {
+    std::vector<Tensor> inputs = std::move(buffers_[node]);
+    buffers_.erase(node);
     inputs.resize(node->num_outputs);
-    for (const Capture& c : captures)
-      if (c.fn == node) captured[c.slot] = inputs[c.input_nr];
-    const bool skip = capture_inputs && !needed.count(node);
+    for (const Capture& c : captures_)
+      if (c.fn == node) captured_[c.slot] = inputs[c.input_nr];
+    const bool skip = capturing_ && !needed_.count(node);
     bool any = false;
     for (const Tensor& t : inputs) any |= t.defined();
     std::vector<Tensor> grads;
     if (!skip && any) {
-      grads = node->apply(std::move(inputs));
+      {
+        profiler::Scope scope(profiler::Kind::Node, node->name());
+        grads = node->apply(std::move(inputs));
+      }
       testing::maybe_corrupt(*node, grads);
-      if (!retain_graph) node->release_saved();
+      if (!retain_graph_) node->release_saved();
     }
     EMBER_CHECK(grads.empty() || grads.size() == node->next_edges.size(), InternalError, "Function ", node->name(),
                 " returned ", grads.size(), " gradients but has ", node->next_edges.size(), " inputs");
-    for (size_t i = 0; i < node->next_edges.size(); ++i) {
-      const Edge& e = node->next_edges[i];
-      if (!e.valid()) continue;
-      if (i < grads.size()) deliver(e.fn.get(), e.input_nr, validate(*node, i, grads[i]));
-      if (--deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
-    }
+    return grads;
   }
 
-  if (capture_inputs && !allow_unused)
-    for (size_t i = 0; i < captured.size(); ++i)
-      EMBER_CHECK(captured[i].defined(), AutogradError, "grad: input ", i,
-                  " was not used to compute the outputs (pass allow_unused=true if that is expected)");
-  return captured;
+  // The graph recorded by create_graph points into this one: keep it.
+  const bool retain_graph_, create_graph_;
+  std::vector<std::pair<Edge, Tensor>> roots_;
+  std::unordered_map<Node*, int> deps_;
+  std::unordered_map<Node*, std::vector<Tensor>> buffers_;
+  bool capturing_ = false;
+  std::vector<Capture> captures_;
+  std::vector<Tensor> captured_;
+  std::unordered_set<Node*> needed_;
+};
+
+std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                        bool retain_graph, bool create_graph, const std::vector<Tensor>* capture_inputs,
+                        bool allow_unused) {
+  GraphTask task(retain_graph, create_graph);
+  task.seed(outputs, grad_outputs);
+  task.count_dependencies();  // from the outputs only: a capture must not add dependencies
+  if (capture_inputs) task.plan_captures(*capture_inputs);
+  task.execute();
+  return capture_inputs ? task.captured(allow_unused) : std::vector<Tensor>{};
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // Nodes, saved tensors, leaf accumulation and the op-recording helpers.
 #include "ember/autograd/node.h"
 
+#include <cxxabi.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <mutex>
 
 #include "ember/autograd/function.h"
 #include "ember/autograd/meta.h"
@@ -152,6 +156,34 @@ Edge gradient_edge(const Tensor& t) {
     meta->grad_accumulator = acc;
   }
   return {acc, 0};
+}
+
+// ---- the registry of node types: Note [Defining a backward node] ----
+
+namespace {
+struct NodeTypes {
+  std::mutex mutex;
+  std::vector<NodeType> types;
+};
+NodeTypes& node_types() {
+  static NodeTypes* t = new NodeTypes();  // filled during static initialization, never destroyed
+  return *t;
+}
+}  // namespace
+
+bool register_node_type(const char* name, const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  NodeType entry{name, status == 0 && demangled ? demangled : type.name()};
+  std::free(demangled);
+  std::lock_guard<std::mutex> lock(node_types().mutex);
+  node_types().types.push_back(std::move(entry));
+  return true;
+}
+
+std::vector<NodeType> registered_node_types() {
+  std::lock_guard<std::mutex> lock(node_types().mutex);
+  return node_types().types;
 }
 
 // ---- recording helpers ----

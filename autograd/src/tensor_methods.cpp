@@ -6,7 +6,7 @@
 #include "ember/autograd/meta.h"
 #include "ember/autograd/ops.h"
 #include "ember/core/grad_mode.h"
-#include "prim.h"
+#include "ember/autograd/prim.h"
 
 namespace ember {
 
@@ -75,7 +75,7 @@ Scalar Tensor::item() const {
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
   NoGradGuard no_grad;
-  Tensor host = prim::contiguous(ember::to(ember::to(*this, kCPU), dtype_of<T>::value));
+  Tensor host = prim::contiguous_nograd(ember::to(ember::to(*this, kCPU), dtype_of<T>::value));
   const T* p = host.data_ptr<T>();
   return std::vector<T>(p, p + host.numel());
 }

@@ -14,8 +14,8 @@ const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* w
 }
 }  // namespace
 
-const Shape& Tensor::shape() const { return checked(impl_, "shape").shape; }
-const Strides& Tensor::strides() const { return checked(impl_, "strides").strides; }
+const Shape& Tensor::shape() const { return checked(impl_, "shape").shape(); }
+const Strides& Tensor::strides() const { return checked(impl_, "strides").strides(); }
 int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
 int64_t Tensor::size(int64_t d) const {
   EMBER_CHECK(dim() > 0, IndexError, "size: a 0-dim tensor has no dim ", d);
@@ -28,7 +28,7 @@ int64_t Tensor::stride(int64_t d) const {
 int64_t Tensor::numel() const { return ember::numel(shape()); }
 DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
 Device Tensor::device() const { return checked(impl_, "device").storage->device(); }
-int64_t Tensor::offset() const { return checked(impl_, "offset").offset; }
+int64_t Tensor::offset() const { return checked(impl_, "offset").offset(); }
 bool Tensor::is_view() const { return checked(impl_, "is_view").is_view; }
 
 bool Tensor::is_contiguous() const {
@@ -48,7 +48,29 @@ void* Tensor::raw_data() const {
   const auto& impl = checked(impl_, "data");
   auto* base = static_cast<char*>(impl.storage->data());
   if (base == nullptr) return nullptr;  // an empty tensor
-  return base + impl.offset * static_cast<int64_t>(dtype_size(impl.dtype));
+  return base + impl.offset() * static_cast<int64_t>(dtype_size(impl.dtype));
+}
+
+// See Note [Checked layout].
+void TensorImpl::set_layout(Shape shape, Strides strides, int64_t offset) {
+  EMBER_CHECK(shape.size() == strides.size(), InternalError, "set_layout: shape ", shape_str(shape), " and strides ",
+              shape_str(strides), " differ in length");
+  EMBER_CHECK(offset >= 0, InternalError, "set_layout: negative offset ", offset);
+  int64_t last = offset;  // the highest element index the layout reaches
+  bool empty = false;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    EMBER_CHECK(shape[d] >= 0 && strides[d] >= 0, InternalError, "set_layout: negative size or stride in shape ",
+                shape_str(shape), ", strides ", shape_str(strides));
+    empty |= shape[d] == 0;
+    if (shape[d] > 0) last += (shape[d] - 1) * strides[d];
+  }
+  const int64_t capacity = storage ? static_cast<int64_t>(storage->nbytes() / dtype_size(dtype)) : 0;
+  EMBER_CHECK(empty || last < capacity, InternalError, "set_layout: shape ", shape_str(shape), ", strides ",
+              shape_str(strides), " and offset ", offset, " reach element ", last, " of a storage holding ", capacity,
+              " ", dtype_name(dtype), " elements");
+  shape_ = std::move(shape);
+  strides_ = std::move(strides);
+  offset_ = offset;
 }
 
 uint32_t Tensor::version() const { return checked(impl_, "version").version->value.load(); }
@@ -62,9 +84,9 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
   // Backend.
   Allocator* allocator = &cpu_allocator();
   if (!device.is_cpu()) {
-    Backend& backend = backend_for(device.type);
+    Backend& backend = device_backend(device.type);
     EMBER_CHECK(device.index >= 0 && device.index < backend.device_count(), DeviceError, "device ", device.str(),
-                " is not available (", backend.device_count(), " ", backend.name(), " device(s) visible)");
+                " is not available (", backend.device_count(), " such device(s) visible)");
     allocator = &backend.allocator(device.index);
   }
   int64_t n = 1;
@@ -75,9 +97,8 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
               shape_str(shape), " is too large");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(nbytes, device, *allocator);
-  impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
+  impl->set_layout(shape, contiguous_strides(shape));
   return Tensor(std::move(impl));
 }
 
@@ -86,10 +107,8 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
   const TensorImpl& b = checked(base.impl_ptr(), "view");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = b.storage;
-  impl->shape = shape;
-  impl->strides = strides;
-  impl->offset = offset;
   impl->dtype = b.dtype;
+  impl->set_layout(shape, strides, offset);
   impl->version = b.version;
   impl->is_view = true;
   return Tensor(std::move(impl));

@@ -76,8 +76,7 @@ MnistDataset::MnistDataset(const fs::path& root, Split split)
   // Insert the channel dim by relabeling the fresh tensor (no one else holds
   // it), so the dataset's tensor is a base tensor, not a view.
   const Shape nchw = {images.size(0), 1, images.size(1), images.size(2)};
-  images.impl()->shape = nchw;
-  images.impl()->strides = contiguous_strides(nchw);
+  images.impl()->set_layout(nchw, contiguous_strides(nchw));
   set_tensors(images, labels);
 }
 

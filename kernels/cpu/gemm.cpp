@@ -236,16 +236,6 @@ std::atomic<GemmIsa>& isa_setting() {
   return isa;
 }
 
-std::atomic<GemmImpl>& impl_setting() {
-  static std::atomic<GemmImpl> impl{[] {
-    const char* env = std::getenv("EMBER_GEMM");
-    if (!env || !*env || std::string(env) == "packed") return GemmImpl::Packed;
-    EMBER_CHECK(std::string(env) == "eigen", ValueError, "EMBER_GEMM=", env, ": expected 'packed' or 'eigen'");
-    return GemmImpl::Eigen;
-  }()};
-  return impl;
-}
-
 // EMBER_GEMM_BLOCKS=MC,KC,NC replaces every kernel's cache blocks (Note
 // [GEMM blocking]): a knob for tuning on a new CPU without rebuilding, e.g.
 // EMBER_GEMM_BLOCKS=240,128,3072 ember-bench-micro --filter matmul.
@@ -294,7 +284,6 @@ MicroKernel<T> kernel_for(GemmIsa isa) {
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
           int64_t csb, T beta, T* c, int64_t rsc, int64_t csc) {
-  if (gemm_impl() == GemmImpl::Eigen) return gemm_eigen(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
   gemm_packed(kernel_for<T>(gemm_isa()), GemmArgs<T>{m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc});
 }
 
@@ -341,8 +330,6 @@ EMBER_INSTANTIATE_GEMM(float)
 EMBER_INSTANTIATE_GEMM(double)
 #undef EMBER_INSTANTIATE_GEMM
 
-void set_gemm_impl(GemmImpl impl) { impl_setting() = impl; }
-GemmImpl gemm_impl() { return impl_setting(); }
 
 bool gemm_isa_supported(GemmIsa isa) {
   switch (best_isa()) {

@@ -29,12 +29,14 @@ void index_select_impl(const TensorView& out, const TensorView& a, int64_t dim, 
 }
 }  // namespace
 
-void CpuBackend::index_select(const TensorView& out, const TensorView& a, int64_t dim, const TensorView& index) {
+void CpuBackend::index_select(const ExecContext&, const TensorView& out, const TensorView& a, int64_t dim,
+                              const TensorView& index) {
   EMBER_DISPATCH_ALL(a.dtype, "index_select",
                      [&] { index_select_impl<scalar_t>(out, a, dim, index.ptr<int64_t>()); });
 }
 
-void CpuBackend::index_add(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src) {
+void CpuBackend::index_add(const ExecContext&, const TensorView& out, int64_t dim, const TensorView& index,
+                           const TensorView& src) {
   EMBER_DISPATCH_ALL(out.dtype, "index_add", [&] {
     if constexpr (!std::is_same_v<scalar_t, bool>) {
       auto dst = split_at(out.shape, dim);
@@ -55,7 +57,8 @@ void CpuBackend::index_add(const TensorView& out, int64_t dim, const TensorView&
   });
 }
 
-void CpuBackend::gather(const TensorView& out, const TensorView& a, int64_t dim, const TensorView& index) {
+void CpuBackend::gather(const ExecContext&, const TensorView& out, const TensorView& a, int64_t dim,
+                        const TensorView& index) {
   // Walk out's shape with a's strides, then jump along dim by the index.
   Strides a_strides = a.strides;
   a_strides[dim] = 0;
@@ -74,7 +77,8 @@ void CpuBackend::gather(const TensorView& out, const TensorView& a, int64_t dim,
   });
 }
 
-void CpuBackend::scatter_add(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src) {
+void CpuBackend::scatter_add(const ExecContext&, const TensorView& out, int64_t dim, const TensorView& index,
+                             const TensorView& src) {
   Strides o_strides = out.strides;
   o_strides[dim] = 0;
   const int64_t o_size = out.shape[dim], o_step = out.strides[dim];

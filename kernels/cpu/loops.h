@@ -22,6 +22,7 @@
 
 #include "ember/core/parallel.h"
 #include "ember/core/shape.h"
+#include "ember/core/storage.h"
 
 namespace ember::kernels::cpu {
 
@@ -129,5 +130,35 @@ inline OuterDimInner split_at(const Shape& shape, int64_t dim) {
   }
   return r;
 }
+
+// Runs f(i) for i in [0, batch), each one GEMM of `macs` multiply-adds:
+// small ones side by side, one per thread (each GEMM single-threaded); large
+// ones in turn, each GEMM using every thread. Either way each result is the
+// same (Note [Deterministic parallel kernels]).
+constexpr int64_t kSmallMatrix = int64_t(128) * 128 * 128;
+template <typename F>
+void for_each_gemm(int64_t batch, int64_t macs, F&& f) {
+  parallel_for(0, batch, macs < kSmallMatrix ? 1 : batch, [&](int64_t b0, int64_t b1) {
+    for (int64_t i = b0; i < b1; ++i) f(i);
+  });
+}
+
+// A kernel's temporary buffer of n elements, from the CPU caching allocator
+// (Note [CPU caching allocator]), freed at scope exit. Not zeroed.
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t n) : bytes_(static_cast<size_t>(n) * sizeof(T)) {
+    data_ = static_cast<T*>(cpu_allocator().allocate(bytes_));
+  }
+  ~Scratch() { cpu_allocator().deallocate(data_, bytes_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  size_t bytes_;
+  T* data_;
+};
 
 }  // namespace ember::kernels::cpu

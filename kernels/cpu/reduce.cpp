@@ -282,7 +282,7 @@ bool softmax_row_simd(T* y, const T* x, int64_t n, bool log) {
 
 }  // namespace
 
-void CpuBackend::reduce(ReduceOp op, const TensorView& out, const TensorView& a) {
+void CpuBackend::reduce(const ExecContext&, ReduceOp op, const TensorView& out, const TensorView& a) {
   EMBER_DISPATCH_ALL(a.dtype, "reduce", [&] {
     using T = scalar_t;
     using Acc = acc_type<T>;
@@ -302,7 +302,8 @@ void CpuBackend::reduce(ReduceOp op, const TensorView& out, const TensorView& a)
   });
 }
 
-void CpuBackend::softmax(const TensorView& out, const TensorView& a, int64_t dim, bool log) {
+void CpuBackend::softmax(const ExecContext&, const TensorView& out, const TensorView& a, int64_t dim,
+                         bool log) {
   EMBER_DISPATCH_FLOATING(a.dtype, "softmax", [&] {
     using T = scalar_t;
     auto [outer, size, inner] = split_at(a.shape, dim);

@@ -1,9 +1,9 @@
-// CPU kernels over sliding windows: im2col / col2im (the heart of conv2d as
-// GEMM: each output position's receptive field becomes one column of a
-// matrix, so a convolution is one matrix product) and max-pool indices.
-// On the thread pool, im2col and col2im split over (image, channel) and
-// max-pool over planes: every output element is written by one thread, in
-// the same order as on one thread.
+// CPU im2col / col2im: each output position's receptive field becomes one
+// column of a matrix, so a convolution is one matrix product (conv.cpp), and
+// col2im adds columns back into the image (the convolution's backward-input
+// and fold). On the thread pool both split over (image, channel): every
+// output element is written by one thread, in the same order as on one
+// thread.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -46,35 +46,14 @@ void for_each_tap_row(int64_t c, const WindowGeometry& g, F f) {
     }
 }
 
-// The flat index of the largest of the rows x cols elements at x[first +
-// i*row_step + j*col_step]; the first NaN wins, as in PyTorch. Which
-// element wins is data, so a branch on each comparison would mispredict
-// half the time: the index is picked with a bit mask and the value with
-// max (one instruction each). NaN is rare, so its branch predicts well.
-template <typename T>
-int64_t window_argmax(const T* x, int64_t first, int64_t rows, int64_t cols, int64_t row_step, int64_t col_step) {
-  int64_t best = first;
-  T best_v = x[first];
-  if (best_v != best_v) return best;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      const int64_t at = first + i * row_step + j * col_step;
-      const T v = x[at];
-      if (v != v) [[unlikely]] return at;
-      const int64_t take = -static_cast<int64_t>(v > best_v);  // all ones or zero
-      best = (at & take) | (best & ~take);
-      best_v = std::max(best_v, v);
-    }
-  return best;
-}
-
 }  // namespace
 
 // Layout: cols[n, r, l] with r = (c, i, j) and l = oh * out_w + ow, as
 // torch.nn.functional.unfold. For a fixed r and oh, the out_w values of l
 // read one input row at a stride of sw (a plain copy when sw = 1), so both
 // directions move whole row segments instead of single pixels.
-void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const WindowGeometry& g) {
+void CpuBackend::im2col(const ExecContext&, const TensorView& cols, const TensorView& x,
+                        const WindowGeometry& g) {
   const int64_t n = x.shape[0], c = x.shape[1];
   const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "im2col", [&] {
@@ -101,7 +80,8 @@ void CpuBackend::im2col(const TensorView& cols, const TensorView& x, const Windo
   });
 }
 
-void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const WindowGeometry& g) {
+void CpuBackend::col2im(const ExecContext&, const TensorView& x, const TensorView& cols,
+                        const WindowGeometry& g) {
   const int64_t n = x.shape[0], c = x.shape[1];
   const int64_t plane = g.h * g.w, l = g.out_h * g.out_w, k = c * g.kh * g.kw;
   EMBER_DISPATCH_FLOATING(x.dtype, "col2im", [&] {
@@ -111,49 +91,13 @@ void CpuBackend::col2im(const TensorView& x, const TensorView& cols, const Windo
         const int64_t b = t / c, ch = t % c;
         scalar_t* xb = x.ptr<scalar_t>() + b * c * plane;
         const scalar_t* cb = cols.ptr<scalar_t>() + b * k * l;
+        std::fill(xb + ch * plane, xb + (ch + 1) * plane, scalar_t(0));  // written whole: sums start at 0
         for_each_tap_row(ch, g, [&](int64_t r, int64_t oh, int64_t h, int64_t ow0, int64_t ow1, int64_t off) {
           if (ow1 <= ow0) return;  // the padding's values are dropped
           const scalar_t* src = cb + r * l + oh * g.out_w;
           scalar_t* dst = xb + (ch * g.h + h) * g.w;
           for (int64_t ow = ow0; ow < ow1; ++ow) dst[ow * g.sw + off] += src[ow];
         });
-      }
-    });
-  });
-}
-
-void CpuBackend::max_pool2d_indices(const TensorView& indices, const TensorView& x, const WindowGeometry& g) {
-  const int64_t planes = x.shape[0] * x.shape[1], plane = g.h * g.w;
-  // Per output row (column), the kernel rows [i0, i1) (columns [j0, j1))
-  // that fall inside the plane; computed once, not per window. The ops
-  // layer makes sure every window sees at least one real element.
-  auto inside_taps = [](int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t size) {
-    std::vector<std::pair<int64_t, int64_t>> taps(static_cast<size_t>(out));
-    for (int64_t o = 0; o < out; ++o) {
-      const int64_t start = o * stride - pad;
-      const int64_t t0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
-      taps[static_cast<size_t>(o)] = {t0, std::min(k, (size - start + dil - 1) / dil)};
-    }
-    return taps;
-  };
-  const auto rows = inside_taps(g.out_h, g.sh, g.ph, g.dh, g.kh, g.h);
-  const auto cols = inside_taps(g.out_w, g.sw, g.pw, g.dw, g.kw, g.w);
-  EMBER_DISPATCH_FLOATING(x.dtype, "max_pool2d", [&] {
-    const int64_t work_per_plane = g.out_h * g.out_w * g.kh * g.kw;
-    parallel_for(0, planes, kParallelGrain / std::max<int64_t>(1, work_per_plane), [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const scalar_t* xp = x.ptr<scalar_t>() + p * plane;
-        int64_t* ip = indices.ptr<int64_t>() + p * g.out_h * g.out_w;
-        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          const auto [i0, i1] = rows[static_cast<size_t>(oh)];
-          const int64_t h0 = oh * g.sh - g.ph;
-          for (int64_t ow = 0; ow < g.out_w; ++ow) {
-            const auto [j0, j1] = cols[static_cast<size_t>(ow)];
-            const int64_t w0 = ow * g.sw - g.pw;
-            ip[oh * g.out_w + ow] = window_argmax(xp, (h0 + i0 * g.dh) * g.w + w0 + j0 * g.dw, i1 - i0, j1 - j0,
-                                                  g.dh * g.w, g.dw);
-          }
-        }
       }
     });
   });

@@ -1,12 +1,16 @@
-// The CUDA Backend's slot in the dispatch table: device discovery, a memory
-// allocator and host<->device transfers. The kernels themselves (elementwise,
-// reductions, GEMM, conv, ...) come with the CUDA kernels issue; until then
-// each compute entry throws a DeviceError saying so, never a silent
-// fallback to the CPU.
+// cuda:ember, the root of the CUDA chain: device discovery, a memory
+// allocator, host<->device transfers and synchronize. The kernels themselves
+// (elementwise, reductions, GEMM, conv, ...) come with the CUDA kernels
+// issues; until then supports() claims none of them, so prim:: fails loudly
+// with "has no kernel in cuda:ember yet" (Note [Backend registry]), never a
+// silent fallback to the CPU.
 //
 // This is the only place (with kernels/cudnn later) that includes CUDA
 // headers.
 #include <cuda_runtime.h>
+
+#include <memory>
+#include <vector>
 
 #include "ember/core/backend.h"
 #include "ember/core/error.h"
@@ -40,13 +44,12 @@ class CudaAllocator final : public Allocator {
   int device_;
 };
 
-[[noreturn]] void not_yet(const char* op) {
-  throw DeviceError(detail::concat("cuda: ", op, " has no CUDA kernel yet; move the tensor to the CPU with .to(\"cpu\")"));
-}
-
 class CudaBackend final : public Backend {
  public:
-  const char* name() const override { return "cuda"; }
+  CudaBackend()
+      : Backend(DeviceType::CUDA, "ember", "",
+                {Primitive::CopyFromHost, Primitive::CopyToHost, Primitive::Synchronize}) {}
+
   int device_count() const override {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -65,33 +68,17 @@ class CudaBackend final : public Backend {
                 " is not available (", allocators.size(), " CUDA device(s) visible)");
     return *allocators[device];
   }
-  void copy_from_host(void* dst, const void* host_src, size_t nbytes) override {
+  void copy_from_host(const ExecContext& ctx, void* dst, const void* host_src, size_t nbytes) override {
+    EMBER_CUDA_CHECK(cudaSetDevice(ctx.device.index));
     if (nbytes) EMBER_CUDA_CHECK(cudaMemcpy(dst, host_src, nbytes, cudaMemcpyHostToDevice));
   }
-  void copy_to_host(void* host_dst, const void* src, size_t nbytes) override {
+  void copy_to_host(const ExecContext& ctx, void* host_dst, const void* src, size_t nbytes) override {
+    EMBER_CUDA_CHECK(cudaSetDevice(ctx.device.index));
     if (nbytes) EMBER_CUDA_CHECK(cudaMemcpy(host_dst, src, nbytes, cudaMemcpyDeviceToHost));
   }
-  void copy(const TensorView&, const TensorView&) override { not_yet("copy"); }
-  void fill(const TensorView&, Scalar) override { not_yet("fill"); }
-  void arange(const TensorView&, double, double) override { not_yet("arange"); }
-  void binary(BinaryOp, const TensorView&, const TensorView&, const TensorView&) override { not_yet("binary ops"); }
-  void unary(UnaryOp, const TensorView&, const TensorView&) override { not_yet("unary ops"); }
-  void where(const TensorView&, const TensorView&, const TensorView&, const TensorView&) override { not_yet("where"); }
-  void reduce(ReduceOp, const TensorView&, const TensorView&) override { not_yet("reductions"); }
-  void matmul(const TensorView&, const TensorView&, const TensorView&) override { not_yet("matmul"); }
-  void softmax(const TensorView&, const TensorView&, int64_t, bool) override { not_yet("softmax"); }
-  void index_select(const TensorView&, const TensorView&, int64_t, const TensorView&) override {
-    not_yet("index_select");
-  }
-  void index_add(const TensorView&, int64_t, const TensorView&, const TensorView&) override { not_yet("index_add"); }
-  void gather(const TensorView&, const TensorView&, int64_t, const TensorView&) override { not_yet("gather"); }
-  void scatter_add(const TensorView&, int64_t, const TensorView&, const TensorView&) override {
-    not_yet("scatter_add");
-  }
-  void im2col(const TensorView&, const TensorView&, const WindowGeometry&) override { not_yet("im2col"); }
-  void col2im(const TensorView&, const TensorView&, const WindowGeometry&) override { not_yet("col2im"); }
-  void max_pool2d_indices(const TensorView&, const TensorView&, const WindowGeometry&) override {
-    not_yet("max_pool2d");
+  void synchronize(const ExecContext& ctx) override {
+    EMBER_CUDA_CHECK(cudaSetDevice(ctx.device.index));
+    EMBER_CUDA_CHECK(cudaDeviceSynchronize());
   }
 };
 

@@ -17,10 +17,8 @@ void assign_data(const Tensor& t, const Tensor& value) {
   TensorImpl& impl = *t.impl();
   const TensorImpl& v = *value.impl();
   impl.storage = v.storage;
-  impl.shape = v.shape;
-  impl.strides = v.strides;
-  impl.offset = v.offset;
   impl.dtype = v.dtype;
+  impl.set_layout(v.shape(), v.strides(), v.offset());
   impl.version->value.fetch_add(1);
 }
 }  // namespace

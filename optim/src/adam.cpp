@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "ember/autograd/ops.h"
-#include "fused.h"
+#include "ember/autograd/prim.h"
 
 namespace ember::optim {
 
@@ -66,10 +66,11 @@ void Adam::update(Tensor& param, const Tensor& grad, const ParamGroup& group, Pa
   Tensor& exp_avg = buffer(state, "exp_avg", param);
   Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
   Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
-  if (fused() && fused::applicable({&param, &grad, &exp_avg, &exp_avg_sq}) &&
-      (!amsgrad || fused::applicable({&param, &max_sq}))) {
-    fused::adam(param, grad, exp_avg, exp_avg_sq, max_sq,
-                {lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt, maximize, decoupled_});
+  if (fused() && fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq}))) {
+    prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq,
+                      {.lr = lr, .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
+                       .step_size = step_size, .bias_correction2_sqrt = bias_correction2_sqrt,
+                       .maximize = maximize, .decoupled = decoupled_});
     return;
   }
 

@@ -135,6 +135,16 @@ const ParamState* Optimizer::state(const Tensor& param) const {
   return it == state_.end() ? nullptr : &it->second;
 }
 
+bool Optimizer::fusable(std::initializer_list<const Tensor*> tensors) {
+  const Tensor& first = **tensors.begin();
+  if (!first.defined() || !is_floating(first.dtype())) return false;
+  for (const Tensor* t : tensors)
+    if (!t->defined() || t->device() != first.device() || t->dtype() != first.dtype() || !t->is_contiguous() ||
+        t->shape() != first.shape())
+      return false;
+  return true;
+}
+
 Tensor& Optimizer::buffer(ParamState& state, const std::string& key, const Tensor& param) {
   auto it = state.buffers.find(key);
   if (it == state.buffers.end()) it = state.buffers.emplace(key, zeros_like(param)).first;

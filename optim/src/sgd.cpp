@@ -3,7 +3,7 @@
 #include "ember/optim/sgd.h"
 
 #include "ember/autograd/ops.h"
-#include "fused.h"
+#include "ember/autograd/prim.h"
 
 namespace ember::optim {
 
@@ -43,14 +43,14 @@ bool SGD::update_fused(Tensor& param, const Tensor& grad, const ParamGroup& grou
   const double momentum = group.get("momentum");
   auto it = state.buffers.find("momentum_buffer");
   const bool first = momentum != 0 && it == state.buffers.end();
-  if (!fused::applicable({&param, &grad}) || (momentum != 0 && !first && !fused::applicable({&param, &it->second})))
-    return false;
+  if (!fusable({&param, &grad}) || (momentum != 0 && !first && !fusable({&param, &it->second}))) return false;
   Tensor buf = momentum == 0 ? Tensor()
                : first       ? empty(param.shape(), {.dtype = param.dtype(), .device = param.device()})
                              : it->second;
-  fused::sgd(param, grad, buf,
-             {group.get("lr"), momentum, group.get("dampening"), group.get("weight_decay"), group.get("nesterov") != 0,
-              group.get("maximize") != 0, first});
+  prim::sgd_update(param, grad, buf,
+                   {.lr = group.get("lr"), .momentum = momentum, .dampening = group.get("dampening"),
+                    .weight_decay = group.get("weight_decay"), .nesterov = group.get("nesterov") != 0,
+                    .maximize = group.get("maximize") != 0, .first = first});
   if (first) state.buffers.emplace("momentum_buffer", buf);
   return true;
 }

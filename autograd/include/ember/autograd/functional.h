@@ -1,9 +1,9 @@
 // Neural-network ops (what torch.nn.functional holds): convolution,
-// pooling, normalization, dropout and losses, all differentiable. Most are
-// compositions of the ops in ops.h around two window primitives (im2col and
-// max-pool indices), so their gradients, and gradients of gradients, come
-// from the ops they are made of. Defined in autograd/ops/conv.cpp, pool.cpp,
-// norm.cpp and loss.cpp.
+// pooling, normalization, dropout, activations and losses, all
+// differentiable. conv2d, max_pool2d, avg_pool2d, batch_norm and
+// cross_entropy are fused primitives (one Backend entry each way); the rest
+// are compositions of the ops in ops.h. Defined in autograd/ops/conv.cpp,
+// pool.cpp, norm.cpp, loss.cpp and unary.cpp (softplus).
 #pragma once
 
 #include <array>
@@ -27,6 +27,11 @@ struct Conv2dOptions {
 // a convolution multiplies by its weights (im2col). Its gradient is fold
 // (col2im).
 Tensor unfold2d(const Tensor& x, Pair kernel, Pair stride = {1, 1}, Pair padding = {0, 0}, Pair dilation = {1, 1});
+// unfold2d's adjoint, as torch.nn.functional.fold: columns (N, C*kh*kw, L)
+// summed back into an image (N, C, output_size) at the positions they were
+// read from (col2im).
+Tensor fold2d(const Tensor& cols, Pair output_size, Pair kernel, Pair stride = {1, 1}, Pair padding = {0, 0},
+              Pair dilation = {1, 1});
 
 // 2-D convolution (cross-correlation, as in PyTorch): x (N, C_in, H, W),
 // weight (C_out, C_in / groups, kh, kw), optional bias (C_out).
@@ -51,6 +56,10 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullpt
 // PyTorch); otherwise it uses the running statistics. weight/bias optional.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+
+// log(1 + exp(beta x)) / beta, or x where beta x > threshold (where the two
+// agree to float precision), as torch.nn.functional.softplus.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 
 enum class Reduction { None, Mean, Sum };
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "ember/core/tensor.h"
@@ -70,8 +71,8 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // "MulBackward": shown in errors, repr and graph pictures.
-  virtual std::string name() const = 0;
+  // "MulBackward": shown in errors, repr, graph pictures and the profiler.
+  virtual const char* name() const = 0;
   // grads[i] is the gradient of this op's output i.
   virtual std::vector<Tensor> apply(std::vector<Tensor>&& grads) = 0;
 
@@ -100,12 +101,46 @@ class Node {
 class AccumulateGrad final : public Node {
  public:
   explicit AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {}
-  std::string name() const override { return "AccumulateGrad"; }
+  const char* name() const override { return "AccumulateGrad"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override;
   const Tensor& leaf() const { return leaf_; }
 
  private:
   Tensor leaf_;
+};
+
+// Note [Defining a backward node]
+// Every op's backward is one named struct, derived from BackwardNode of
+// itself, with its own name as kName, so that grepping "MulBackward" finds
+// the struct, its op, and the gradcheck row that tests it:
+//
+//   struct MulBackward final : BackwardNode<MulBackward> {  // saved: 0 = a, 1 = b
+//     static constexpr const char* kName = "MulBackward";
+//     std::vector<Tensor> apply(std::vector<Tensor>&& g) override { ... }
+//   };
+//
+// Parameters the backward needs (a dim, a window, a scalar) are fields of
+// the struct; tensors are saved with save() (Note [Version counter]).
+// BackwardNode supplies name() and registers the type when the op's object
+// file is linked, so registered_node_types() lists every backward there is;
+// tests/test_gradcheck_bites.cpp requires a gradcheck row for each one.
+struct NodeType {
+  const char* name;       // kName
+  std::string type_name;  // the demangled C++ type, e.g. "ember::(anonymous namespace)::MulBackward"
+};
+// Called by BackwardNode; returns true.
+bool register_node_type(const char* name, const std::type_info& type);
+// Every node type registered so far, in registration order.
+std::vector<NodeType> registered_node_types();
+
+template <typename Derived>
+class BackwardNode : public Node {
+ public:
+  BackwardNode() { (void)registered_; }  // an odr-use: instantiates (and runs) the registration
+  const char* name() const final { return Derived::kName; }
+
+ private:
+  static inline const bool registered_ = register_node_type(Derived::kName, typeid(Derived));
 };
 
 // The edge a gradient for `t` flows along: its grad_fn, its AccumulateGrad

@@ -98,6 +98,7 @@ Tensor operator-(const Tensor& a);
 Tensor neg(const Tensor& a);
 Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
+Tensor log1p(const Tensor& a);  // log(1 + a), exact for tiny a
 Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor sign(const Tensor& a);  // no gradient (zero almost everywhere)
@@ -138,16 +139,25 @@ Tensor unsqueeze(const Tensor& a, int64_t dim);
 Tensor squeeze(const Tensor& a);
 Tensor squeeze(const Tensor& a, int64_t dim);
 Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+// A copy of `base` with `src` written into base.slice(dim, start, end, step).
+Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start, int64_t end,
+                     int64_t step = 1);
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
 Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Tensor expand(const Tensor& a, const Shape& shape);  // -1 keeps a size
 Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
 
-// ---- joining and indexing [ops/indexing.cpp] ----
+// ---- joining and indexing [ops/indexing.cpp; slice_scatter: ops/slice.cpp] ----
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+// A copy of `a` with src's slices added at the indices along dim
+// (index_select's adjoint): out[..index[j]..] += src[..j..].
+Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+// A copy of `a` with src added at the indices along dim (gather's adjoint):
+// out[..index[i]..] += src[i]; index and src have one shape.
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
 
 // ---- copies and conversions [ops/convert.cpp] ----
 Tensor contiguous(const Tensor& a);

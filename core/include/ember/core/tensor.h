@@ -47,11 +47,14 @@ struct VersionCounter {
   std::atomic<uint32_t> rebases{0};
 };
 
-struct TensorImpl {
+// Note [Checked layout]
+// shape, strides and offset are private: every change goes through
+// set_layout(), which checks that they agree with each other and that every
+// element they reach lies inside the storage. A wrong stride would
+// otherwise read or write out of bounds silently, far from the bug.
+class TensorImpl {
+ public:
   std::shared_ptr<Storage> storage;
-  Shape shape;
-  Strides strides;  // INVARIANT: same length as shape; in elements
-  int64_t offset = 0;  // in elements, from storage->data()
   DType dtype = kDefaultFloat;
   std::shared_ptr<VersionCounter> version = std::make_shared<VersionCounter>();
   // True for a view made by a view op (it looks at another tensor's memory).
@@ -61,6 +64,18 @@ struct TensorImpl {
   // requires_grad, grad, grad_fn. Null while a tensor has never been part of
   // the graph (most tensors).
   std::shared_ptr<AutogradMeta> autograd;
+
+  const Shape& shape() const { return shape_; }
+  const Strides& strides() const { return strides_; }
+  int64_t offset() const { return offset_; }
+  // Sets the layout after checking it against `storage` and `dtype` (set
+  // those first); throws InternalError naming the layout if it does not fit.
+  void set_layout(Shape shape, Strides strides, int64_t offset = 0);
+
+ private:
+  Shape shape_;
+  Strides strides_;  // INVARIANT: same length as shape_; in elements; non-negative
+  int64_t offset_ = 0;  // in elements, from storage->data()
 };
 
 class Tensor {

@@ -1,9 +1,9 @@
 // The CPU GEMM: C = alpha * A * B + beta * C on raw strided matrices.
 //
 // Ember's own packed GEMM (kernels/cpu/gemm.cpp, explained in
-// docs/cpu-performance.md) runs CPU matmul, batched matmul and conv (im2col +
-// GEMM). Eigen's product stays available as the reference it is tested
-// against, and as an option for benchmarks.
+// docs/cpu-performance.md) runs cpu:ember's matmul, batched matmul and conv
+// (im2col + GEMM). Eigen's product is the reference it is tested against,
+// and the matmul of the cpu:eigen backend (EMBER_BACKEND=cpu:eigen).
 //
 // Matrices are given BLIS-style as a pointer and two strides: element (i, j)
 // of A is a[i * rsa + j * csa]. A row-major matrix has (rs, cs) = (cols, 1);
@@ -17,7 +17,7 @@ namespace ember::kernels::cpu {
 
 /// C (m x n) = alpha * A (m x k) * B (k x n) + beta * C. When beta == 0, C is
 /// not read (NaNs in it do not propagate), as in BLAS. Defined for float and
-/// double; uses the implementation chosen by set_gemm_impl.
+/// double.
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rsa, int64_t csa, const T* b,
           int64_t rsb, int64_t csb, T beta, T* c, int64_t rsc, int64_t csc);
@@ -26,12 +26,6 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rsa, int
 template <typename T>
 void gemm_eigen(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rsa, int64_t csa, const T* b,
                 int64_t rsb, int64_t csb, T beta, T* c, int64_t rsc, int64_t csc);
-
-// Which GEMM gemm() runs. The default is Packed; EMBER_GEMM=eigen in the
-// environment (read once, at first use) selects Eigen.
-enum class GemmImpl { Packed, Eigen };
-void set_gemm_impl(GemmImpl impl);
-GemmImpl gemm_impl();
 
 // Which micro-kernel the packed GEMM uses. The default is the best this CPU
 // supports, detected at run time, so a portable build (no -march=native)

@@ -4,8 +4,10 @@
 
 namespace ember::kernels {
 
-// Registers the CPU backend, and the CUDA backend when Ember was built with
-// it. Idempotent and thread-safe; the ops layer calls it before first use.
+// Registers cpu:ember, cpu:eigen and, when Ember was built with CUDA,
+// cuda:ember; then applies EMBER_BACKEND (DEVICE:IMPL[,DEVICE:IMPL]) if set,
+// throwing ValueError for an unknown name. Idempotent and thread-safe; the
+// ops layer calls it before first use (ember::prim::ensure_backends).
 void register_backends();
 
 // Whether this build contains the CUDA backend (EMBER_CUDA found nvcc).

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -77,10 +78,11 @@ class Optimizer {
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
   const Options& defaults() const { return defaults_; }
   const std::string& name() const { return name_; }
-  /// Whether step() may run the fused CPU loop where it applies (CPU,
-  /// contiguous, one floating dtype; Note [Fused CPU updates] in
-  /// optim/src/fused.h). On by default; off, every update goes op by op
-  /// (the reference path, same results).
+  /// Whether step() may run the backend's fused update (Backend::sgd_update,
+  /// adam_update; Note [Fused optimizer updates] in kernels/cpu/optim.cpp)
+  /// where it applies (parameter, gradient and buffers contiguous, of one
+  /// floating dtype, on one device). On by default; off, every update goes
+  /// op by op (the reference path, same results).
   void set_fused(bool on) { fused_ = on; }
   bool fused() const { return fused_; }
   /// The state of `param`, or nullptr before its first update.
@@ -101,6 +103,9 @@ class Optimizer {
   /// already counts this update.
   virtual void update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) = 0;
 
+  /// Whether the fused update entries may take these tensors: all defined,
+  /// contiguous, of the first one's floating dtype and device.
+  static bool fusable(std::initializer_list<const Tensor*> tensors);
   /// The buffer `key` of `state`, created as zeros like `param` on first use.
   static Tensor& buffer(ParamState& state, const std::string& key, const Tensor& param);
 
