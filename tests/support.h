@@ -49,14 +49,15 @@ inline const char* layout_name(Layout l) {
   return l == Layout::Contiguous ? "contiguous" : l == Layout::Transposed ? "transposed" : "strided";
 }
 
-// Uniform values in [lo, hi) with the given shape and layout. Transposed:
-// the last two dims are swapped in memory; Strided: every other element
-// of a twice-as-long last dim.
+// Uniform values in [lo, hi) with the given shape and layout, on `device`
+// (made on the CPU, so the values are the same for every device, then laid
+// out there). Transposed: the last two dims are swapped in memory; Strided:
+// every other element of a twice-as-long last dim.
 inline Tensor random_input(const Shape& shape, DType dtype, Layout layout, double lo = -2, double hi = 2,
-                           uint64_t seed = 1) {
+                           uint64_t seed = 1, Device device = kCPU) {
   Generator gen(seed);
   auto make = [&](const Shape& s) {
-    return rand(s, {.dtype = DType::Float64}, &gen) * (hi - lo) + lo;
+    return (rand(s, {.dtype = DType::Float64}, &gen) * (hi - lo) + lo).to(device);
   };
   Tensor t;
   if (layout == Layout::Transposed && shape.size() >= 2) {
@@ -167,9 +168,6 @@ inline void check_close(const Tensor& got, const Ref& want, double rtol, double 
   }
 }
 
-// Tolerances per dtype: float32 results compared with a float64 reference.
-inline double rtol_for(DType t) { return t == DType::Float32 ? 1e-5 : 1e-12; }
-inline double atol_for(DType t) { return t == DType::Float32 ? 1e-5 : 1e-12; }
 
 // REQUIRE_THROWS_AS plus a check that the message contains each fragment.
 #define REQUIRE_THROWS_WITH_ALL(expr, ErrorType, ...)                                                    \

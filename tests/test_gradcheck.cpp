@@ -1,29 +1,19 @@
 // Every differentiable op: backward against float64 central differences
 // with a random cotangent, and (where the formula is differentiable) the
-// gradient of the gradient.
+// gradient of the gradient; the table (grad_cases.h) runs on every backend
+// through run_gradcheck_table (op_tables.h).
 #include "grad_cases.h"
+#include "op_tables.h"
 
 using namespace ember;
 using namespace ember::test;
 
-TEST_CASE("gradcheck: every differentiable op", "[gradcheck]") {
-  for (const GradCase& c : grad_cases()) {
-    INFO("case: " << c.name << " (" << layout_name(c.layout) << ")");
-    std::vector<Tensor> inputs = grad_inputs(c);
-    GradcheckResult r = gradcheck(c.fn, inputs, c.opts);
-    INFO(r.message);
-    CHECK(r.ok);
-  }
+TEST_CASE("gradcheck: every differentiable op, on every CPU backend", "[gradcheck]") {
+  for (const BackendUnderTest& b : backends_under_test(DeviceType::CPU)) run_gradcheck_table(b, /*gradgrad=*/false);
 }
 
 TEST_CASE("gradgradcheck: backward formulas are themselves differentiable", "[gradcheck][create_graph]") {
-  for (const GradCase& c : grad_cases()) {
-    if (!c.gradgrad) continue;
-    INFO("case: " << c.name);
-    GradcheckResult r = gradgradcheck(c.fn, grad_inputs(c), c.opts);
-    INFO(r.message);
-    CHECK(r.ok);
-  }
+  for (const BackendUnderTest& b : backends_under_test(DeviceType::CPU)) run_gradcheck_table(b, /*gradgrad=*/true);
 }
 
 TEST_CASE("gradcheck rejects inputs it cannot check", "[gradcheck]") {

@@ -25,7 +25,7 @@ struct LeNet : Module {
     y = relu((*fc1)(flatten(y, 1)));
     return (*fc3)(relu((*fc2)(y)));
   }
-  std::string type_name() const override { return "LeNet"; }
+  // No type_name() override: written as a PyTorch user would, it prints as "LeNet".
 };
 
 std::vector<std::string> names(const NamedTensors& v) {
@@ -67,6 +67,13 @@ TEST_CASE("default initialization is PyTorch's: U(+-1/sqrt(fan_in))", "[nn][init
   Linear again(400, 120);
   CHECK(equal(again.weight, fc.weight));  // one seed fixes the initial weights
   REQUIRE_THROWS_WITH_ALL(Linear(0, 3), ValueError, "Linear", "in=0");
+}
+
+TEST_CASE("a user's Module needs no type_name override: it is named after its class", "[nn]") {
+  LeNet net;
+  CHECK(net.type_name() == "LeNet");
+  CHECK(net.to_string().rfind("LeNet(", 0) == 0);
+  CHECK(Linear(2, 3).type_name() == "Linear");  // the layers keep PyTorch's names
 }
 
 TEST_CASE("layer shapes and errors", "[nn]") {

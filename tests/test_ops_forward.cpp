@@ -3,7 +3,7 @@
 //
 // How to add an op: add a row to the table of its family below (name, the
 // Ember call, the reference formula, an input range where it is defined).
-#include "support.h"
+#include "op_tables.h"
 
 #include <cstring>
 #include <numeric>
@@ -14,142 +14,33 @@ using namespace ember;
 using namespace ember::test;
 
 namespace {
-
 const std::vector<DType> kFloatTypes = {DType::Float32, DType::Float64};
 const std::vector<Layout> kLayouts = {Layout::Contiguous, Layout::Transposed, Layout::Strided};
-
-struct BinaryCase {
-  const char* name;
-  std::function<Tensor(const Tensor&, const Tensor&)> op;
-  std::function<double(double, double)> ref;
-  double lo = -2, hi = 2;  // input range
-};
-
-const std::vector<BinaryCase> kBinary = {
-    {"add", [](auto& a, auto& b) { return a + b; }, [](double x, double y) { return x + y; }},
-    {"add(alpha)", [](auto& a, auto& b) { return add(a, b, 2.5); }, [](double x, double y) { return x + 2.5 * y; }},
-    {"sub", [](auto& a, auto& b) { return a - b; }, [](double x, double y) { return x - y; }},
-    {"mul", [](auto& a, auto& b) { return a * b; }, [](double x, double y) { return x * y; }},
-    {"div", [](auto& a, auto& b) { return a / b; }, [](double x, double y) { return x / y; }, 0.5, 2},
-    {"pow", [](auto& a, auto& b) { return pow(a, b); }, [](double x, double y) { return std::pow(x, y); }, 0.5, 2},
-    {"maximum", [](auto& a, auto& b) { return maximum(a, b); }, [](double x, double y) { return std::max(x, y); }},
-    {"minimum", [](auto& a, auto& b) { return minimum(a, b); }, [](double x, double y) { return std::min(x, y); }},
-    {"eq", [](auto& a, auto& b) { return eq(a, b); }, [](double x, double y) { return double(x == y); }},
-    {"ne", [](auto& a, auto& b) { return ne(a, b); }, [](double x, double y) { return double(x != y); }},
-    {"lt", [](auto& a, auto& b) { return lt(a, b); }, [](double x, double y) { return double(x < y); }},
-    {"le", [](auto& a, auto& b) { return le(a, b); }, [](double x, double y) { return double(x <= y); }},
-    {"gt", [](auto& a, auto& b) { return gt(a, b); }, [](double x, double y) { return double(x > y); }},
-    {"ge", [](auto& a, auto& b) { return ge(a, b); }, [](double x, double y) { return double(x >= y); }},
-};
-
-// Shape pairs: equal, broadcast both ways, rank-extending, 0-dim.
-const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
-    {{3, 4}, {3, 4}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 1}}, {{4}, {2, 3, 4}}, {{3, 4}, {}}, {{}, {}},
-};
-
-struct UnaryCase {
-  const char* name;
-  std::function<Tensor(const Tensor&)> op;
-  std::function<double(double)> ref;
-  double lo = -3, hi = 3;
-};
-
-const std::vector<UnaryCase> kUnary = {
-    {"neg", [](auto& a) { return -a; }, [](double x) { return -x; }},
-    {"exp", [](auto& a) { return exp(a); }, [](double x) { return std::exp(x); }},
-    {"log", [](auto& a) { return log(a); }, [](double x) { return std::log(x); }, 0.1, 4},
-    {"sqrt", [](auto& a) { return sqrt(a); }, [](double x) { return std::sqrt(x); }, 0.1, 4},
-    {"abs", [](auto& a) { return abs(a); }, [](double x) { return std::abs(x); }},
-    {"relu", [](auto& a) { return relu(a); }, [](double x) { return x > 0 ? x : 0.0; }},
-    {"sigmoid", [](auto& a) { return sigmoid(a); }, [](double x) { return 1 / (1 + std::exp(-x)); }},
-    {"tanh", [](auto& a) { return tanh(a); }, [](double x) { return std::tanh(x); }},
-    {"gelu", [](auto& a) { return gelu(a); }, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
-    {"erf", [](auto& a) { return erf(a); }, [](double x) { return std::erf(x); }},
-    {"sign", [](auto& a) { return sign(a); }, [](double x) { return double((x > 0) - (x < 0)); }},
-    {"scalar add", [](auto& a) { return a + 1.5; }, [](double x) { return x + 1.5; }},
-    {"scalar rsub", [](auto& a) { return 2 - a; }, [](double x) { return 2 - x; }},
-    {"scalar mul", [](auto& a) { return a * 3; }, [](double x) { return x * 3; }},
-    {"scalar rdiv", [](auto& a) { return 1.0 / a; }, [](double x) { return 1.0 / x; }, 0.5, 3},
-    {"pow scalar", [](auto& a) { return pow(a, 3); }, [](double x) { return x * x * x; }},
-    {"pow scalar base", [](auto& a) { return pow(2.0, a); }, [](double x) { return std::pow(2.0, x); }},
-};
-
+double rtol_for(DType t) { return elementwise_tolerance(t).rtol; }
+double atol_for(DType t) { return elementwise_tolerance(t).atol; }
 }  // namespace
 
-TEST_CASE("binary ops match a float64 reference (broadcast, strided, both float dtypes)", "[ops][binary]") {
-  for (const auto& c : kBinary)
-    for (DType dt : kFloatTypes)
-      for (Layout layout : kLayouts)
-        for (const auto& [sa, sb] : kBinaryShapes) {
-          Tensor a = random_input(sa, dt, layout, c.lo, c.hi, 1);
-          Tensor b = random_input(sb, dt, layout, c.lo, c.hi, 2);
-          if (std::string(c.name) == "eq" || std::string(c.name) == "ne" || std::string(c.name) == "le")
-            b = where(lt(b, 0), b, a.numel() == b.numel() ? a : b);  // make some elements equal
-          std::string what = std::string(c.name) + " " + dtype_name(dt) + " " + layout_name(layout) + " " +
-                             shape_str(sa) + " x " + shape_str(sb);
-          Tensor out = c.op(a, b);
-          check_close(out, ref_binary(ref_of(a), ref_of(b), c.ref), rtol_for(dt), atol_for(dt), what);
-        }
-}
+// The tables of tests/op_tables.cpp, on every CPU backend.
+#define EMBER_TABLE_ON_CPU_BACKENDS(title, runner)         \
+  TEST_CASE(title " (tables, every CPU backend)", "[ops][tables]") { \
+    for (const BackendUnderTest& b : backends_under_test(DeviceType::CPU)) runner(b); \
+  }
+EMBER_TABLE_ON_CPU_BACKENDS("binary ops match a float64 reference (broadcast, strided, both float dtypes)", run_binary_table)
+EMBER_TABLE_ON_CPU_BACKENDS("unary ops match a float64 reference, keeping relative precision near 0", run_unary_table)
+EMBER_TABLE_ON_CPU_BACKENDS("where selects elementwise with broadcasting", run_where_table)
+EMBER_TABLE_ON_CPU_BACKENDS("reductions match a float64 reference over any dims", run_reduction_table)
+EMBER_TABLE_ON_CPU_BACKENDS("softmax and log_softmax match a float64 reference along each dim", run_softmax_table)
+EMBER_TABLE_ON_CPU_BACKENDS("matmul matches a float64 reference (2-D, transposed, strided, broadcast batch)", run_matmul_table)
+EMBER_TABLE_ON_CPU_BACKENDS("indexing, joins and their adjoints pick and add the indexed elements", run_indexing_table)
+EMBER_TABLE_ON_CPU_BACKENDS("in-place ops equal their out-of-place forms, into strided tensors with broadcasting", run_inplace_table)
+EMBER_TABLE_ON_CPU_BACKENDS("random fills and dropout masks follow the Philox stream exactly", run_random_table)
+EMBER_TABLE_ON_CPU_BACKENDS("fused optimizer updates equal the op-by-op reference", run_optimizer_table)
 
-TEST_CASE("unary ops match a float64 reference", "[ops][unary]") {
-  for (const auto& c : kUnary)
-    for (DType dt : kFloatTypes)
-      for (Layout layout : kLayouts)
-        for (const Shape& s : std::vector<Shape>{{5}, {3, 4}, {2, 3, 4}, {}}) {
-          Tensor a = random_input(s, dt, layout, c.lo, c.hi);
-          std::string what = std::string(c.name) + " " + dtype_name(dt) + " " + layout_name(layout) + " " + shape_str(s);
-          Tensor out = c.op(a);
-          CHECK(out.dtype() == dt);
-          check_close(out, ref_unary(ref_of(a), c.ref), rtol_for(dt), atol_for(dt), what);
-        }
-}
-
-TEST_CASE("where selects elementwise with broadcasting", "[ops][where]") {
-  Tensor cond = gt(random_input({3, 4}, DType::Float64, Layout::Transposed, -1, 1, 5), 0);
-  Tensor a = random_input({3, 4}, DType::Float32, Layout::Strided);
-  Tensor b = random_input({4}, DType::Float32, Layout::Contiguous, -2, 2, 9);
-  Tensor out = where(cond, a, b);
-  Ref rc = ref_of(cond), ra = ref_of(a), rb = ref_of(b);
-  Ref want{{3, 4}, {}};
-  for (int64_t i = 0; i < 12; ++i) want.v.push_back(rc.v[i] != 0 ? ra.v[i] : rb.v[i % 4]);
-  check_close(out, want, 0, 0, "where");
-}
-
-TEST_CASE("reductions match a float64 reference over any dims", "[ops][reduce]") {
-  struct Case {
-    const char* name;
-    std::function<Tensor(const Tensor&, const std::vector<int64_t>&, bool)> op;
-    std::function<double(const std::vector<double>&)> ref;
-  };
-  auto total = [](const std::vector<double>& v) { double s = 0; for (double x : v) s += x; return s; };
-  const std::vector<Case> cases = {
-      {"sum", [](auto& a, auto& d, bool k) { return sum(a, d, k); }, total},
-      {"mean", [](auto& a, auto& d, bool k) { return mean(a, d, k); },
-       [&](const std::vector<double>& v) { return total(v) / v.size(); }},
-      {"max", [](auto& a, auto& d, bool k) { return max(a, d, k); },
-       [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }},
-      {"min", [](auto& a, auto& d, bool k) { return min(a, d, k); },
-       [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }},
-      {"var", [](auto& a, auto& d, bool k) { return var(a, d, 1, k); },
-       [&](const std::vector<double>& v) {
-         double m = total(v) / v.size(), s = 0;
-         for (double x : v) s += (x - m) * (x - m);
-         return s / (v.size() - 1);
-       }},
-  };
-  const std::vector<std::vector<int64_t>> dim_sets = {{}, {0}, {1}, {-1}, {0, 2}, {1, 2}};
-  for (const auto& c : cases)
-    for (DType dt : kFloatTypes)
-      for (Layout layout : kLayouts)
-        for (const auto& dims : dim_sets)
-          for (bool keepdim : {false, true}) {
-            Tensor a = random_input({3, 4, 5}, dt, layout);
-            std::string what = std::string(c.name) + " " + dtype_name(dt) + " " + layout_name(layout) + " dims " +
-                               shape_str(dims) + (keepdim ? " keepdim" : "");
-            check_close(c.op(a, dims, keepdim), ref_reduce(ref_of(a), dims, keepdim, c.ref), rtol_for(dt) * 10,
-                        atol_for(dt) * 10, what);
-          }
+TEST_CASE("every table runs on cpu:ember, and cpu:eigen runs only the matmul rows", "[ops][tables]") {
+  const BackendUnderTest ember{kCPU, "ember"}, eigen{kCPU, "eigen"};
+  CHECK(ember.owns_any({Primitive::Binary}));
+  CHECK(eigen.owns_any({Primitive::Matmul}));
+  CHECK_FALSE(eigen.owns_any({Primitive::Binary, Primitive::Unary, Primitive::Conv2dForward}));
 }
 
 TEST_CASE("sum of a large float32 tensor is accurate", "[ops][reduce]") {
@@ -181,28 +72,6 @@ TEST_CASE("max and min propagate NaN", "[ops][reduce]") {
   CHECK(std::isnan(max(a).item<double>()));
   CHECK(std::isnan(min(a).item<double>()));
   CHECK(argmax(a, 0).item<int64_t>() == 1);
-}
-
-TEST_CASE("softmax and log_softmax match a float64 reference along each dim", "[ops][softmax]") {
-  for (DType dt : kFloatTypes)
-    for (Layout layout : kLayouts)
-      for (int64_t dim : {0, 1, 2, -1}) {
-        Tensor a = random_input({3, 4, 5}, dt, layout, -5, 5);
-        Ref ra = ref_of(a);
-        int64_t d = dim < 0 ? dim + 3 : dim;
-        Ref mx = ref_reduce(ra, {d}, true, [](auto& v) { return *std::max_element(v.begin(), v.end()); });
-        Ref shifted = ref_binary(ra, mx, [](double x, double m) { return x - m; });
-        Ref lse = ref_reduce(shifted, {d}, true, [](auto& v) {
-          double s = 0;
-          for (double x : v) s += std::exp(x);
-          return std::log(s);
-        });
-        Ref logsm = ref_binary(shifted, lse, [](double x, double l) { return x - l; });
-        std::string what = std::string(dtype_name(dt)) + " " + layout_name(layout) + " dim " + std::to_string(dim);
-        check_close(log_softmax(a, dim), logsm, rtol_for(dt) * 10, atol_for(dt) * 10, "log_softmax " + what);
-        check_close(softmax(a, dim), ref_unary(logsm, [](double x) { return std::exp(x); }), rtol_for(dt) * 10,
-                    atol_for(dt) * 10, "softmax " + what);
-      }
 }
 
 TEST_CASE("softmax is stable for large inputs", "[ops][softmax]") {
@@ -336,18 +205,6 @@ Ref ref_matmul2d(const Ref& a, const Ref& b) {  // (m,k) x (k,n)
 }
 }  // namespace
 
-TEST_CASE("matmul matches a float64 reference (2-D, transposed, strided)", "[ops][matmul]") {
-  for (DType dt : kFloatTypes)
-    for (Layout la : kLayouts)
-      for (Layout lb : kLayouts)
-        for (auto [m, k, n] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {3, 4, 5}, {17, 33, 9}, {64, 64, 64}}) {
-          Tensor a = random_input({m, k}, dt, la, -1, 1, 3);
-          Tensor b = random_input({k, n}, dt, lb, -1, 1, 4);
-          std::string what = std::string(dtype_name(dt)) + " " + layout_name(la) + " x " + layout_name(lb);
-          check_close(matmul(a, b), ref_matmul2d(ref_of(a), ref_of(b)), rtol_for(dt) * 10, atol_for(dt) * 10, what);
-        }
-}
-
 TEST_CASE("matmul handles 1-D operands and broadcast batches like torch.matmul", "[ops][matmul]") {
   Tensor v = random_input({4}, DType::Float64, Layout::Contiguous, -1, 1, 1);
   Tensor m = random_input({4, 3}, DType::Float64, Layout::Contiguous, -1, 1, 2);
@@ -366,33 +223,6 @@ TEST_CASE("matmul handles 1-D operands and broadcast batches like torch.matmul",
       check_close(out.select(0, i).select(0, j),
                   ref_matmul2d(ref_of(batch.select(0, i).select(0, 0)), ref_of(rhs.select(0, j))), 1e-12, 1e-12,
                   "batched matmul block");
-}
-
-TEST_CASE("cat and stack join along any dim", "[ops][cat]") {
-  Tensor a = random_input({2, 3}, DType::Float32, Layout::Transposed);
-  Tensor b = random_input({2, 5}, DType::Float32, Layout::Strided, -1, 1, 7);
-  Tensor c = cat({a, b}, 1);
-  REQUIRE(c.shape() == Shape{2, 8});
-  CHECK(equal(c.narrow(1, 0, 3), a));
-  CHECK(equal(c.narrow(1, 3, 5), b));
-  Tensor s = stack({a, a * 2}, 1);
-  REQUIRE(s.shape() == Shape{2, 2, 3});
-  CHECK(equal(s.select(1, 1), a * 2));
-  // Mixed dtypes promote, as torch.cat does.
-  CHECK(cat({a, a.to(DType::Float64)}, 0).dtype() == DType::Float64);
-}
-
-TEST_CASE("index_select and gather pick the indexed elements", "[ops][indexing]") {
-  Tensor a = arange(12).reshape({3, 4}).to(DType::Float64).transpose(0, 1);  // (4, 3), non-contiguous
-  Tensor idx = from_vector<int64_t>({3, 0, 3});
-  Tensor sel = index_select(a, 0, idx);
-  REQUIRE(sel.shape() == Shape{3, 3});
-  CHECK(sel.to_vector<double>() == std::vector<double>{3, 7, 11, 0, 4, 8, 3, 7, 11});
-  Tensor sel1 = index_select(a, 1, from_vector<int64_t>({2}));
-  CHECK(sel1.to_vector<double>() == std::vector<double>{8, 9, 10, 11});
-  Tensor g = gather(a, 1, from_vector<int64_t>({0, 2, 1, 1, 2, 0}, {2, 3}));
-  REQUIRE(g.shape() == Shape{2, 3});
-  CHECK(g.to_vector<double>() == std::vector<double>{0, 8, 4, 5, 9, 1});
 }
 
 TEST_CASE("type promotion follows torch.result_type", "[ops][dtype]") {
@@ -418,32 +248,6 @@ TEST_CASE("type promotion follows torch.result_type", "[ops][dtype]") {
   CHECK(eq(f32, f64).dtype() == DType::Bool);
   CHECK((i64 * 3).to_vector<int64_t>() == std::vector<int64_t>{3, 6});
   CHECK(pow(i64, 2).to_vector<int64_t>() == std::vector<int64_t>{1, 4});
-}
-
-TEST_CASE("in-place ops equal their out-of-place forms, into strided tensors with broadcasting", "[ops][inplace]") {
-  using InPlace = std::function<void(Tensor&, const Tensor&)>;
-  using OutOfPlace = std::function<Tensor(const Tensor&, const Tensor&)>;
-  const std::vector<std::tuple<const char*, InPlace, OutOfPlace>> cases = {
-      {"add_", [](Tensor& s, const Tensor& o) { s.add_(o); }, [](auto& a, auto& b) { return a + b; }},
-      {"add_(alpha)", [](Tensor& s, const Tensor& o) { s.add_(o, -0.5); }, [](auto& a, auto& b) { return add(a, b, -0.5); }},
-      {"sub_", [](Tensor& s, const Tensor& o) { s.sub_(o); }, [](auto& a, auto& b) { return a - b; }},
-      {"mul_", [](Tensor& s, const Tensor& o) { s.mul_(o); }, [](auto& a, auto& b) { return a * b; }},
-      {"div_", [](Tensor& s, const Tensor& o) { s.div_(o); }, [](auto& a, auto& b) { return a / b; }},
-      {"copy_", [](Tensor& s, const Tensor& o) { s.copy_(o); }, [](auto& a, auto& b) { return b.expand(a.shape()) * 1; }},
-  };
-  for (const auto& [name, inplace, outofplace] : cases)
-    for (DType dt : kFloatTypes)
-      for (Layout layout : kLayouts) {
-        Tensor self = random_input({3, 4}, dt, layout, 0.5, 2, 1);
-        Tensor other = random_input({4}, DType::Float64, Layout::Strided, 0.5, 2, 2);  // broadcast, other dtype
-        Tensor want = outofplace(self, other).to(dt);
-        uint32_t version = self.version();
-        inplace(self, other);
-        INFO(name << " " << dtype_name(dt) << " " << layout_name(layout));
-        CHECK(self.version() == version + 1);
-        CHECK(self.dtype() == dt);
-        check_close(self, ref_of(want), rtol_for(dt), atol_for(dt), name);
-      }
 }
 
 TEST_CASE("add_out writes a + b into an existing tensor, and refuses a wrong out", "[ops][inplace]") {

@@ -236,14 +236,27 @@ std::vector<std::string> backend_names(DeviceType type) {
   return out;
 }
 
-void select_backend(DeviceType type, const std::string& name) {
+namespace {
+// The backend `name`, or ValueError saying `context`: unknown ... (registered: ...).
+Backend& named(DeviceType type, const std::string& name, const std::string& context) {
   std::lock_guard<std::mutex> lock(registry().mutex);
   DeviceBackends& d = devices_of(type);
   Backend* b = find(d, name);
-  EMBER_CHECK(b != nullptr, ValueError, "set_backend: unknown ", device_type_name(type), " backend '", name,
+  EMBER_CHECK(b != nullptr, ValueError, context, ": unknown ", device_type_name(type), " backend '", name,
               "' (registered for ", device_type_name(type), ": ", names_of(d), ")");
-  activate(d, b);
+  return *b;
 }
+
+void activate_named(DeviceType type, const std::string& name, const std::string& context) {
+  Backend& b = named(type, name, context);
+  std::lock_guard<std::mutex> lock(registry().mutex);
+  activate(devices_of(type), &b);
+}
+}  // namespace
+
+Backend& backend_named(DeviceType type, const std::string& name) { return named(type, name, "backend_named"); }
+
+void select_backend(DeviceType type, const std::string& name) { activate_named(type, name, "set_backend"); }
 
 void set_backends_from_string(const std::string& spec, const char* source) {
   size_t start = 0;
@@ -259,7 +272,7 @@ void set_backends_from_string(const std::string& spec, const char* source) {
     const DeviceType type = device == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
     EMBER_CHECK(has_backend(type), DeviceError, source, "=", spec, ": this build of Ember has no ", device,
                 " backend");
-    select_backend(type, item.substr(colon + 1));
+    activate_named(type, item.substr(colon + 1), std::string(source) + "=" + spec);
     start = comma + 1;
   }
 }

@@ -16,7 +16,6 @@ class LeNet : public nn::Module {
  public:
   LeNet();
   Tensor forward(const Tensor& x) override;
-  std::string type_name() const override { return "LeNet"; }
   std::shared_ptr<nn::Conv2d> conv1, conv2;
   std::shared_ptr<nn::Linear> fc1, fc2, fc3;
 };

@@ -1,9 +1,13 @@
 // Module bookkeeping: naming, state_dict, train/eval, device moves, repr.
 #include "ember/nn/module.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
+#include <typeinfo>
 
 #include "ember/core/grad_mode.h"
 #include "ember/nn/summary.h"
@@ -22,6 +26,17 @@ void assign_data(const Tensor& t, const Tensor& value) {
   impl.version->value.fetch_add(1);
 }
 }  // namespace
+
+std::string Module::type_name() const {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : typeid(*this).name();
+  std::free(demangled);
+  // "ember::mnist::LeNet" -> "LeNet"; a template's arguments may hold "::" too.
+  const size_t args = name.find('<');
+  const size_t colon = name.rfind("::", args == std::string::npos ? std::string::npos : args);
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
 
 Tensor Module::operator()(const Tensor& x) {
   Tensor y = forward(x);

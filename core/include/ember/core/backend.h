@@ -315,6 +315,9 @@ void set_backend(DeviceType type, const std::string& name);
 // The names registered for a device type ("ember", "eigen").
 std::vector<std::string> registered_backends(DeviceType type);
 
+// The registered backend `name` of a device type; ValueError listing the
+// registered ones if there is none.
+Backend& backend_named(DeviceType type, const std::string& name);
 // The active backend of a device type; throws DeviceError if none is
 // registered (for CUDA: Ember was built without it).
 Backend& active_backend(DeviceType type);

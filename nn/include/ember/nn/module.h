@@ -36,8 +36,10 @@ class Module {
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x);
 
-  // "Linear", "Conv2d", ...: the class name PyTorch would print.
-  virtual std::string type_name() const = 0;
+  // "Linear", "Conv2d", ...: the class name PyTorch would print. By
+  // default the C++ class's own name without its namespaces, so a user's
+  // `struct LeNet : nn::Module` prints as "LeNet" with no override.
+  virtual std::string type_name() const;
   // The constructor arguments, as in PyTorch's repr: "in_features=4, ...".
   virtual std::string extra_repr() const { return ""; }
   // Multiply-accumulates x2 for one forward pass producing `out` from `in`
