@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""The PyTorch side of bench/lenet_speed.sh: trains bench/torch_mnist.py's
-LeNet (Adam, batch 64, no augmentation) on the same prepared IDX files and
-times each epoch's training loop exactly as ember-mnist does (trainer.cpp):
+"""The PyTorch side of bench/lenet_speed.sh and bench/cnn_speed.sh: trains
+bench/torch_mnist.py's replica of an ember-mnist model on the same prepared
+IDX files, batch 64, no augmentation, with the model's speed recipe
+(--model lenet: LeNet, Adam lr 1e-3; --model cnn: the default CNN, AdamW
+lr 3e-3 weight decay 5e-4), and times each epoch's training loop exactly as
+ember-mnist does (trainer.cpp):
 
   samples/s = training images seen / seconds from the epoch's first batch
               to the end of its last optimizer step, including batch
@@ -12,6 +15,7 @@ Prints one JSON line: per-epoch samples/s, epoch seconds, test accuracy,
 and what BLAS and allocator settings the process really ran with.
 
   /usr/bin/python3 bench/torch_lenet_speed.py --threads 2 --config stock
+  /usr/bin/python3 bench/torch_lenet_speed.py --model cnn --threads 2 --config stock
 """
 import argparse
 import json
@@ -24,20 +28,30 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_micro import info  # noqa: E402
-from torch_mnist import LeNet, load  # noqa: E402
+from torch_mnist import MODELS, load  # noqa: E402
+
+# Each model's speed recipe, as the bench scripts pass it to ember-mnist.
+RECIPES = {"lenet": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0},
+           "cnn": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 5e-4}}
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="lenet", choices=sorted(MODELS))
     ap.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"])
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--optimizer", choices=["adam", "adamw"], help="default: the model's recipe (lenet adam, cnn adamw)")
+    ap.add_argument("--lr", type=float, help="default: the model's recipe (lenet 1e-3, cnn 3e-3)")
+    ap.add_argument("--weight-decay", type=float, help="default: the model's recipe (lenet 0, cnn 5e-4)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-limit", type=int, default=0, help="first N training images only (0: all), as ember-mnist")
     ap.add_argument("--config", default="stock", help="label for the results")
     a = ap.parse_args()
+    for k, v in RECIPES[a.model].items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -45,8 +59,9 @@ def main():
     xte, yte = load(a.dataset, "test")
     if a.train_limit > 0:
         xtr, ytr = xtr[:a.train_limit], ytr[:a.train_limit]
-    model = LeNet()
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    model = MODELS[a.model]()
+    optimizer = torch.optim.AdamW if a.optimizer == "adamw" else torch.optim.Adam  # AdamW: decoupled decay, as Ember's
+    opt = optimizer(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     rates, seconds, accs = [], [], []
     for epoch in range(a.epochs):
         model.train()
@@ -74,9 +89,12 @@ def main():
         accs.append(hits / len(xte))
         print(f"# {a.config} epoch {epoch + 1}/{a.epochs}: {seen / secs:.0f} samples/s, test accuracy {100 * hits / len(xte):.2f}%",
               file=sys.stderr, flush=True)
-    print(json.dumps({"framework": "pytorch", "config": a.config, "dataset": a.dataset, "threads": torch.get_num_threads(),
+    print(json.dumps({"framework": "pytorch", "config": a.config, "model": a.model, "dataset": a.dataset,
+                      "recipe": {"optimizer": a.optimizer, "lr": a.lr, "weight_decay": a.weight_decay,
+                                 "batch_size": a.batch_size}, "threads": torch.get_num_threads(),
                       "train_images": len(xtr), "samples_per_second": rates, "epoch_seconds": seconds,
-                      "test_accuracy": accs, "facts": info(a.threads)}))
+                      "test_accuracy": accs,
+                      "facts": dict(info(a.threads), mkldnn_available=torch.backends.mkldnn.is_available())}))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,25 @@ class LeNet(nn.Module):
         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))))
 
 
+def _cbr(cin, cout):  # conv-bn-relu, as cbr() in examples/mnist/models.cpp
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class CNN(nn.Sequential):
+    """ember-mnist's default model (`--model cnn`, examples/mnist/models.cpp), layer for layer: three 3x3
+    conv-bn-relu-pool stages of 32, 64 and 128 channels (28 -> 14 -> 7 -> 3 pixels), then dropout 0.25,
+    Linear(1152, 128), ReLU, dropout 0.25, Linear(128, 10); 241,770 parameters, as Ember's model summary says.
+    BatchNorm's eps (1e-5) and momentum (0.1) are the same in both."""
+
+    def __init__(self):
+        super().__init__(*_cbr(1, 32), nn.MaxPool2d(2), *_cbr(32, 64), nn.MaxPool2d(2), *_cbr(64, 128), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Dropout(0.25), nn.Linear(128 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.25),
+                         nn.Linear(128, 10))
+
+
+MODELS = {"lenet": LeNet, "cnn": CNN}
+
+
 def read_idx(path):
     with open(path, "rb") as f:
         data = f.read()
