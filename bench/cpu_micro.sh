@@ -45,6 +45,9 @@ if [ "$quick" = 1 ]; then
   repeat=3 warmup=1 min_sample_ms=5 max_case_s=3
   [ -n "$filter" ] || filter='^(matmul_(64|256|1024)|lenet_conv2|lenet_fc1|add_alloc|add_out|sum|softmax)$'
 fi
+# The small_* cases measure Ember's dispatch cost alone (backends_speed.sh --micro); torch_micro.py has no twins.
+[ -n "$filter" ] || filter='^(matmul|lenet|add|sum|softmax)'
+
 
 die() { echo "cpu_micro.sh: $*" >&2; exit 1; }
 . bench/torch_env.sh  # PY, KEEPMEM, fetch_openblas

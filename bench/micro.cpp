@@ -165,6 +165,38 @@ std::vector<Case> all_cases() {
                      };
                      return Prepared{[a] { (void)softmax(a, 1); }, check, 0, 8.0 * rows * cols};
                    }});
+  // Small ops: a few hundred elements, so the time is the per-call cost of
+  // dispatch (checks, allocation, the Backend call, the profiler's off
+  // switch), not the arithmetic. The dispatch refactor's rule: these stay
+  // within 2% (bench/backends_speed.sh --micro).
+  const int64_t kSmall = 256;
+  const std::string small_shape = std::to_string(kSmall);
+  cases.push_back({"small_add", small_shape, [=] {
+                     Tensor a = uniform({kSmall}, -1, 1, 3), b = uniform({kSmall}, -1, 1, 4);
+                     return Prepared{[a, b] { (void)add(a, b); }, [a, b] { return check_add(a, b, add(a, b)); }, 0,
+                                     12.0 * kSmall};
+                   }});
+  cases.push_back({"small_add_", small_shape, [=] {
+                     Tensor a = uniform({kSmall}, -1, 1, 3), b = uniform({kSmall}, -1, 1, 4);
+                     return Prepared{[a, b]() mutable { a.add_(b); }, [] { return std::string(); }, 0, 12.0 * kSmall};
+                   }});
+  cases.push_back({"small_mul_scalar", small_shape, [=] {
+                     Tensor a = uniform({kSmall}, -1, 1, 3);
+                     return Prepared{[a] { (void)(a * 0.5); }, [] { return std::string(); }, 0, 8.0 * kSmall};
+                   }});
+  cases.push_back({"small_relu", small_shape, [=] {
+                     Tensor a = uniform({kSmall}, -1, 1, 3);
+                     return Prepared{[a] { (void)relu(a); }, [] { return std::string(); }, 0, 8.0 * kSmall};
+                   }});
+  cases.push_back({"small_sum", small_shape, [=] {
+                     Tensor a = uniform({kSmall}, 0, 1, 5);
+                     return Prepared{[a] { (void)sum(a); }, [] { return std::string(); }, 0, 4.0 * kSmall + 4};
+                   }});
+  cases.push_back({"small_softmax", "8x32", [] {
+                     Tensor a = uniform({8, 32}, -5, 5, 6);
+                     return Prepared{[a] { (void)softmax(a, 1); }, [] { return std::string(); }, 0, 8.0 * 256};
+                   }});
+  cases.push_back(matmul_case("small_matmul", 8, 8, 8, false));
   return cases;
 }
 

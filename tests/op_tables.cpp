@@ -90,15 +90,6 @@ const std::vector<UnaryCase> kUnary = {
     {"pow scalar base", [](auto& a) { return pow(2.0, a); }, [](double x) { return std::pow(2.0, x); }},
 };
 
-Ref ref_matmul2d(const Ref& a, const Ref& b) {  // (m,k) x (k,n)
-  int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
-  Ref out{{m, n}, std::vector<double>(m * n, 0.0)};
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) out.v[i * n + j] += a.v[i * k + p] * b.v[p * n + j];
-  return out;
-}
-
 double total(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 
 }  // namespace
@@ -215,7 +206,8 @@ void run_softmax_table(const BackendUnderTest& b) {
           return std::log(s);
         });
         Ref logsm = ref_binary(shifted, lse, [](double x, double l) { return x - l; });
-        const std::string what = std::string(dtype_name(dt)) + " " + layout_name(layout) + " dim " + std::to_string(dim);
+        const std::string what =
+            std::string(dtype_name(dt)) + " " + layout_name(layout) + " dim " + std::to_string(dim);
         check(b, log_softmax(a, dim), logsm, summing_tolerance(dt), "log_softmax " + what);
         check(b, softmax(a, dim), ref_unary(logsm, [](double x) { return std::exp(x); }), summing_tolerance(dt),
               "softmax " + what);
@@ -281,16 +273,19 @@ void run_inplace_table(const BackendUnderTest& b) {
   using OutOfPlace = std::function<Tensor(const Tensor&, const Tensor&)>;
   const std::vector<std::tuple<const char*, InPlace, OutOfPlace>> cases = {
       {"add_", [](Tensor& s, const Tensor& o) { s.add_(o); }, [](auto& x, auto& y) { return x + y; }},
-      {"add_(alpha)", [](Tensor& s, const Tensor& o) { s.add_(o, -0.5); }, [](auto& x, auto& y) { return add(x, y, -0.5); }},
+      {"add_(alpha)", [](Tensor& s, const Tensor& o) { s.add_(o, -0.5); },
+       [](auto& x, auto& y) { return add(x, y, -0.5); }},
       {"sub_", [](Tensor& s, const Tensor& o) { s.sub_(o); }, [](auto& x, auto& y) { return x - y; }},
       {"mul_", [](Tensor& s, const Tensor& o) { s.mul_(o); }, [](auto& x, auto& y) { return x * y; }},
       {"div_", [](Tensor& s, const Tensor& o) { s.div_(o); }, [](auto& x, auto& y) { return x / y; }},
-      {"copy_", [](Tensor& s, const Tensor& o) { s.copy_(o); }, [](auto& x, auto& y) { return y.expand(x.shape()) * 1; }},
+      {"copy_", [](Tensor& s, const Tensor& o) { s.copy_(o); },
+       [](auto& x, auto& y) { return y.expand(x.shape()) * 1; }},
   };
   for (const auto& [name, inplace, outofplace] : cases)
     for (DType dt : kFloatTypes)
       for (Layout layout : kLayouts)
-        for (DType other_dt : {dt, DType::Float64}) {  // same dtype (written in place) and promoted (through a temporary)
+        // other of the same dtype (written in place), and promoted (through a temporary)
+        for (DType other_dt : {dt, DType::Float64}) {
           Tensor self = random_input({3, 4}, dt, layout, 0.5, 2, 1, b.device);
           Tensor other = random_input({4}, other_dt, Layout::Strided, 0.5, 2, 2, b.device);  // broadcast
           Tensor want = outofplace(self, other).to(dt);

@@ -28,8 +28,12 @@ namespace ember::test {
 struct Tolerance {
   double rtol, atol;
 };
-inline Tolerance elementwise_tolerance(DType t) { return t == DType::Float32 ? Tolerance{1e-5, 1e-5} : Tolerance{1e-12, 1e-12}; }
-inline Tolerance summing_tolerance(DType t) { return t == DType::Float32 ? Tolerance{1e-4, 1e-4} : Tolerance{1e-11, 1e-11}; }
+inline Tolerance elementwise_tolerance(DType t) {
+  return t == DType::Float32 ? Tolerance{1e-5, 1e-5} : Tolerance{1e-12, 1e-12};
+}
+inline Tolerance summing_tolerance(DType t) {
+  return t == DType::Float32 ? Tolerance{1e-4, 1e-4} : Tolerance{1e-11, 1e-11};
+}
 // Relative error allowed on near-zero rows (float32 keeps ~7 digits).
 inline double near_zero_rtol(DType t) { return t == DType::Float32 ? 1e-5 : 1e-12; }
 

@@ -131,7 +131,8 @@ void run_gradcheck_table(const BackendUnderTest& b, bool gradgrad) {
     // runs on b's device, and the transfers are recorded ops.
     auto on_b = [&](const std::vector<Tensor>& x) { return c.fn(on_device(x, b.device)).to(kCPU); };
     if (gradgrad && !c.gradgrad) continue;
-    GradcheckResult r = gradgrad ? gradgradcheck(on_b, grad_inputs(c), c.opts) : gradcheck(on_b, grad_inputs(c), c.opts);
+    GradcheckResult r =
+        gradgrad ? gradgradcheck(on_b, grad_inputs(c), c.opts) : gradcheck(on_b, grad_inputs(c), c.opts);
     INFO(r.message);
     CHECK(r.ok);
     ++ran;
@@ -187,16 +188,17 @@ void run_random_table(const BackendUnderTest& b) {
       // Identical where the backend shares these libm functions (the CPU);
       // within 2 ulp where it has its own (Note [Philox streams]).
       const int64_t allowed = b.device.is_cpu() ? 0 : 2;
-      if (ulps(z[i], want, dt) > allowed) FAIL_CHECK("randn element " << i << ": got " << z[i] << ", expected " << want);
+      if (ulps(z[i], want, dt) > allowed)
+        FAIL_CHECK("randn element " << i << ": got " << z[i] << ", expected " << want);
     }
     const double p = 0.3;
     const uint64_t mask_offset = gen.offset();
     Tensor x = ones({n}, {.dtype = dt, .device = b.device});
     std::vector<double> m = dropout(x, p, true, &gen).to(DType::Float64).to_vector<double>();
     for (int64_t i = 0; i < n; ++i) {
-      double want;
-      if (dt == DType::Float32) want = float(uniform(mask_offset, i)) < float(1 - p) ? double(1.0f / float(1 - p)) : 0.0;
-      else want = uniform(mask_offset, i) < 1 - p ? 1.0 / (1 - p) : 0.0;
+      const double u = uniform(mask_offset, i);
+      double want = u < 1 - p ? 1.0 / (1 - p) : 0.0;
+      if (dt == DType::Float32) want = float(u) < float(1 - p) ? double(1.0f / float(1 - p)) : 0.0;
       if (m[i] != want) FAIL_CHECK("dropout element " << i << ": got " << m[i] << ", expected " << want);
     }
   }
@@ -208,11 +210,23 @@ void run_random_table(const BackendUnderTest& b) {
 void run_optimizer_table(const BackendUnderTest& b) {
   if (!b.owns_any({Primitive::SgdUpdate, Primitive::AdamUpdate})) return;
   using Make = std::function<std::unique_ptr<optim::Optimizer>(std::vector<Tensor>)>;
+  using optim::SGD, optim::Adam, optim::AdamW;
   const std::vector<std::pair<const char*, Make>> cases = {
-      {"sgd nesterov wd", [](auto p) { return std::make_unique<optim::SGD>(p, optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}); }},
-      {"sgd dampening", [](auto p) { return std::make_unique<optim::SGD>(p, optim::SGDOptions{.lr = 0.1, .momentum = 0.5, .dampening = 0.3}); }},
-      {"adam amsgrad wd", [](auto p) { return std::make_unique<optim::Adam>(p, optim::AdamOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true}); }},
-      {"adamw", [](auto p) { return std::make_unique<optim::AdamW>(p, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.1}); }},
+      {"sgd nesterov wd",
+       [](auto p) {
+         return std::make_unique<SGD>(p, optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01,
+                                                           .nesterov = true});
+       }},
+      {"sgd dampening",
+       [](auto p) {
+         return std::make_unique<SGD>(p, optim::SGDOptions{.lr = 0.1, .momentum = 0.5, .dampening = 0.3});
+       }},
+      {"adam amsgrad wd",
+       [](auto p) {
+         return std::make_unique<Adam>(p, optim::AdamOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true});
+       }},
+      {"adamw",
+       [](auto p) { return std::make_unique<AdamW>(p, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.1}); }},
   };
   UseBackend use(b);
   for (const auto& [name, make] : cases)

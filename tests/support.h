@@ -152,6 +152,16 @@ inline Ref ref_reduce(const Ref& a, std::vector<int64_t> dims, bool keepdim,
   return out;
 }
 
+// (m, k) x (k, n) by three nested loops.
+inline Ref ref_matmul2d(const Ref& a, const Ref& b) {
+  int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
+  Ref out{{m, n}, std::vector<double>(m * n, 0.0)};
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p) out.v[i * n + j] += a.v[i * k + p] * b.v[p * n + j];
+  return out;
+}
+
 // Checks shape first, then every value within atol + rtol * |ref|.
 inline void check_close(const Tensor& got, const Ref& want, double rtol, double atol, const std::string& what) {
   INFO(what);

@@ -5,6 +5,7 @@
 // point, in-place ops that allocate nothing, and checked tensor layouts.
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include <ember/autograd/prim.h>
 #include <ember/kernels/register.h>
@@ -85,10 +86,22 @@ TEST_CASE("the built-in backends are registered, named and selectable", "[backen
   CHECK(active_backend(DeviceType::CPU).name() == "eigen");  // a failed selection changes nothing
 }
 
+TEST_CASE("every primitive has a name of its own", "[backends]") {
+  std::set<std::string> names;
+  for (int p = 0; p < kNumPrimitives; ++p) {
+    const char* name = primitive_name(static_cast<Primitive>(p));
+    REQUIRE(name != nullptr);  // a new enum value without its entry in primitive_name's table
+    CHECK(names.insert(name).second);
+  }
+  CHECK(std::string(primitive_name(Primitive::Conv2dBackwardWeight)) == "conv2d_backward_weight");
+  CHECK(std::string(primitive_name(Primitive::Synchronize)) == "synchronize");
+}
+
 TEST_CASE("a partial backend runs its own entries and falls through for the rest", "[backends]") {
   CountingBackend& c = counting();
   RestoreCpu restore;
-  Tensor a = random_input({3, 4}, DType::Float32, Layout::Transposed), b = random_input({4}, DType::Float32, Layout::Strided);
+  Tensor a = random_input({3, 4}, DType::Float32, Layout::Transposed);
+  Tensor b = random_input({4}, DType::Float32, Layout::Strided);
   Tensor want_sum = a + b, want_exp = exp(a);
   set_backend(DeviceType::CPU, "counting");
   CHECK(c.supports(Primitive::Binary));

@@ -21,18 +21,21 @@ double atol_for(DType t) { return elementwise_tolerance(t).atol; }
 }  // namespace
 
 // The tables of tests/op_tables.cpp, on every CPU backend.
-#define EMBER_TABLE_ON_CPU_BACKENDS(title, runner)         \
-  TEST_CASE(title " (tables, every CPU backend)", "[ops][tables]") { \
+#define EMBER_TABLE_ON_CPU_BACKENDS(title, runner)                                      \
+  TEST_CASE(title " (tables, every CPU backend)", "[ops][tables]") {                    \
     for (const BackendUnderTest& b : backends_under_test(DeviceType::CPU)) runner(b); \
   }
-EMBER_TABLE_ON_CPU_BACKENDS("binary ops match a float64 reference (broadcast, strided, both float dtypes)", run_binary_table)
+EMBER_TABLE_ON_CPU_BACKENDS("binary ops match a float64 reference (broadcast, strided, both float dtypes)",
+                            run_binary_table)
 EMBER_TABLE_ON_CPU_BACKENDS("unary ops match a float64 reference, keeping relative precision near 0", run_unary_table)
 EMBER_TABLE_ON_CPU_BACKENDS("where selects elementwise with broadcasting", run_where_table)
 EMBER_TABLE_ON_CPU_BACKENDS("reductions match a float64 reference over any dims", run_reduction_table)
 EMBER_TABLE_ON_CPU_BACKENDS("softmax and log_softmax match a float64 reference along each dim", run_softmax_table)
-EMBER_TABLE_ON_CPU_BACKENDS("matmul matches a float64 reference (2-D, transposed, strided, broadcast batch)", run_matmul_table)
+EMBER_TABLE_ON_CPU_BACKENDS("matmul matches a float64 reference (2-D, transposed, strided, broadcast batch)",
+                            run_matmul_table)
 EMBER_TABLE_ON_CPU_BACKENDS("indexing, joins and their adjoints pick and add the indexed elements", run_indexing_table)
-EMBER_TABLE_ON_CPU_BACKENDS("in-place ops equal their out-of-place forms, into strided tensors with broadcasting", run_inplace_table)
+EMBER_TABLE_ON_CPU_BACKENDS("in-place ops equal their out-of-place forms, into strided tensors with broadcasting",
+                            run_inplace_table)
 EMBER_TABLE_ON_CPU_BACKENDS("random fills and dropout masks follow the Philox stream exactly", run_random_table)
 EMBER_TABLE_ON_CPU_BACKENDS("fused optimizer updates equal the op-by-op reference", run_optimizer_table)
 
@@ -193,17 +196,6 @@ TEST_CASE("long float sums are accumulated in double (the SIMD path)", "[ops][re
                   rtol_for(dt), atol_for(dt), "sum(dim 1) " + what);
     }
 }
-
-namespace {
-Ref ref_matmul2d(const Ref& a, const Ref& b) {  // (m,k) x (k,n)
-  int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
-  Ref out{{m, n}, std::vector<double>(m * n, 0.0)};
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) out.v[i * n + j] += a.v[i * k + p] * b.v[p * n + j];
-  return out;
-}
-}  // namespace
 
 TEST_CASE("matmul handles 1-D operands and broadcast batches like torch.matmul", "[ops][matmul]") {
   Tensor v = random_input({4}, DType::Float64, Layout::Contiguous, -1, 1, 1);

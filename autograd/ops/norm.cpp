@@ -63,9 +63,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "batch_norm: expected a floating input, got ", dtype_name(x.dtype()));
   const int64_t c = x.size(1);
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
-    EMBER_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == c), ShapeError, "batch_norm: per-channel tensor of shape ",
-                shape_str(t->defined() ? t->shape() : Shape{}), " for input ", shape_str(x.shape()), " with ", c,
-                " channels");
+    EMBER_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == c), ShapeError,
+                "batch_norm: per-channel tensor of shape ", shape_str(t->defined() ? t->shape() : Shape{}),
+                " for input ", shape_str(x.shape()), " with ", c, " channels");
   if (training)
     EMBER_CHECK(x.numel() / std::max<int64_t>(c, 1) > 1, ValueError,
                 "batch_norm: expected more than 1 value per channel when training, got input ", shape_str(x.shape()));

@@ -46,7 +46,8 @@ struct AvgPool2dBackward final : BackwardNode<AvgPool2dBackward> {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pair dilation) {
-  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "max_pool2d: expected a floating tensor, got ", dtype_name(x.dtype()));
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "max_pool2d: expected a floating tensor, got ",
+              dtype_name(x.dtype()));
   Pair stride = default_stride(stride_in, kernel);
   WindowGeometry g = window_geometry(x.shape(), kernel, stride, padding, dilation, "max_pool2d");
   for (int i = 0; i < 2; ++i)  // so that every window sees a real element
@@ -78,7 +79,8 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pa
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding) {
-  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "avg_pool2d: expected a floating tensor, got ", dtype_name(x.dtype()));
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "avg_pool2d: expected a floating tensor, got ",
+              dtype_name(x.dtype()));
   const WindowGeometry g = window_geometry(x.shape(), kernel, default_stride(stride_in, kernel), padding, {1, 1},
                                            "avg_pool2d");
   for (int i = 0; i < 2; ++i)  // as PyTorch: a window never lies entirely in the padding

@@ -29,11 +29,9 @@ struct SliceScatterBackward final : BackwardNode<SliceScatterBackward> {
   static constexpr const char* kName = "SliceScatterBackward";
   SliceSpec spec;
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    Tensor g_base, g_src;
-    if (needs_input_grad(0)) g_base = slice_scatter(g[0], zeros_like(slice(g[0], spec.dim, spec.start, spec.end, spec.step)),
-                                                    spec.dim, spec.start, spec.end, spec.step);
-    if (needs_input_grad(1)) g_src = slice(g[0], spec.dim, spec.start, spec.end, spec.step);
-    return {g_base, g_src};
+    Tensor window = slice(g[0], spec.dim, spec.start, spec.end, spec.step), g_base;
+    if (needs_input_grad(0)) g_base = slice_scatter(g[0], zeros_like(window), spec.dim, spec.start, spec.end, spec.step);
+    return {g_base, needs_input_grad(1) ? window : Tensor()};
   }
 };
 

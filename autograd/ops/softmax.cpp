@@ -20,7 +20,9 @@ struct LogSoftmaxBackward final : BackwardNode<LogSoftmaxBackward> {  // saved: 
   static constexpr const char* kName = "LogSoftmaxBackward";
   int64_t dim = 0;
   // dx = g - exp(y) * sum(g)
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] - exp(saved(0)) * sum(g[0], {dim}, true)}; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    return {g[0] - exp(saved(0)) * sum(g[0], {dim}, true)};
+  }
 };
 
 template <typename NodeT>

@@ -203,7 +203,8 @@ std::pair<Tensor, Tensor> cross_entropy_forward(const Tensor& logits_in, const T
 
 Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits_in, const Tensor& lse,
                               const Tensor& target_in, double label_smoothing) {
-  Tensor gl = contiguous_nograd(grad_loss), logits = contiguous_nograd(logits_in), target = contiguous_nograd(target_in);
+  Tensor gl = contiguous_nograd(grad_loss), logits = contiguous_nograd(logits_in);
+  Tensor target = contiguous_nograd(target_in);
   Tensor g = empty(logits.shape(), logits.dtype(), logits.device());
   if (g.numel() > 0)
     detail::dispatch(Primitive::CrossEntropyBackward, logits.device(), [&](Backend& b, const ExecContext& ctx) {

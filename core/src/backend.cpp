@@ -22,6 +22,7 @@ const char* primitive_name(Primitive p) {
       "random_uniform", "random_normal", "dropout_mask",
       "sgd_update", "adam_update",
       "synchronize"};
+  static_assert(names[kNumPrimitives - 1] != nullptr, "a Primitive has no name: add it to the list above");
   return names[static_cast<int>(p)];
 }
 

@@ -70,7 +70,8 @@ std::vector<Entry> entries() {
     std::lock_guard<std::mutex> lock(table_data().mutex);
     for (const auto& [key, e] : table_data().entries) out.push_back(e);
   }
-  std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.total_seconds > b.total_seconds; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Entry& a, const Entry& b) { return a.total_seconds > b.total_seconds; });
   return out;
 }
 
@@ -94,7 +95,8 @@ std::string table(size_t max_rows) {
     s += line;
   }
   if (all.size() > max_rows) s += "... " + std::to_string(all.size() - max_rows) + " more rows in the CSV\n";
-  std::snprintf(line, sizeof line, "primitives: %.3f ms in all; nodes (which include the primitives they call): %.3f ms\n",
+  std::snprintf(line, sizeof line,
+                "primitives: %.3f ms in all; nodes (which include the primitives they call): %.3f ms\n",
                 kind_total[0] * 1e3, kind_total[1] * 1e3);
   s += line;
   return s;

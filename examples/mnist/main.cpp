@@ -10,10 +10,33 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ember/core/backend.h>
 #include <ember/core/error.h>
+#include <ember/kernels/register.h>
 
 #include "models.h"
 #include "trainer.h"
+
+namespace {
+
+// "cpu: ember, eigen; cuda: ember": the implementations this build registers.
+std::string kernel_choices() {
+  using ember::DeviceType;
+  auto names = [](DeviceType t) {
+    std::string s;
+    for (const std::string& n : ember::registered_backends(t)) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
+  try {
+    std::string s = "cpu: " + names(DeviceType::CPU);
+    if (ember::kernels::built_with_cuda()) s += "; cuda: " + names(DeviceType::CUDA);
+    return s;
+  } catch (const ember::Error&) {  // a bad EMBER_BACKEND: reported when training starts
+    return "see ember::registered_backends";
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using ember::mnist::Config;
@@ -27,8 +50,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--data-dir", c.data_dir, "folder with the IDX files (default: datasets/<name>)");
     cmd->add_option("--device", c.device, "cpu or cuda[:N]")->capture_default_str();
     cmd->add_option("--kernels", c.kernels,
-                    "the --device's backend implementation: cpu: ember, eigen; cuda: ember (default: ember, "
-                    "or EMBER_BACKEND)");
+                    "the --device's backend implementation (" + kernel_choices() + "; default: ember, or "
+                    "EMBER_BACKEND=DEVICE:IMPL)");
   };
   CLI::App* train = app.add_subcommand("train", "train a model");
   add_common(train);

@@ -26,7 +26,8 @@ namespace {
 
 struct ChannelLayout {
   int64_t n, c, s;
-  explicit ChannelLayout(const Shape& shape) : n(shape[0]), c(shape[1]), s(numel(shape) / std::max<int64_t>(1, shape[0] * shape[1])) {}
+  explicit ChannelLayout(const Shape& shape)
+      : n(shape[0]), c(shape[1]), s(numel(shape) / std::max<int64_t>(1, shape[0] * shape[1])) {}
   int64_t count() const { return n * s; }  // values per channel
   // Calls f(run) with the offset of each of channel ch's N runs of s values.
   template <typename F>

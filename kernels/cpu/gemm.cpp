@@ -51,28 +51,12 @@
 #include "ember/core/parallel.h"
 #include "ember/core/storage.h"
 #include "gemm_kernels.h"
+#include "loops.h"
 
 namespace ember::kernels::cpu {
 
 namespace {
 
-// A scratch buffer from the CPU caching allocator (64-byte aligned, and
-// reused from one GEMM to the next).
-template <typename T>
-class PackBuffer {
- public:
-  explicit PackBuffer(int64_t n) : bytes_(static_cast<size_t>(n) * sizeof(T)) {
-    data_ = static_cast<T*>(cpu_allocator().allocate(bytes_));
-  }
-  ~PackBuffer() { cpu_allocator().deallocate(data_, bytes_); }
-  PackBuffer(const PackBuffer&) = delete;
-  PackBuffer& operator=(const PackBuffer&) = delete;
-  T* get() const { return data_; }
-
- private:
-  size_t bytes_;
-  T* data_;
-};
 
 // Packs rows [0, rows) x columns [0, kc) of A (a points at its first
 // element) into one sliver: kc steps of mr values, rows >= `rows` as zeros.
@@ -194,7 +178,7 @@ void gemm_packed(const MicroKernel<T>& uk, const GemmArgs<T>& g) {
   const int64_t tm = std::min(threads, row_slivers);
   const int64_t tn = std::max<int64_t>(1, std::min(threads / tm, ceil_div(nc_max, nr)));
 
-  PackBuffer<T> b_pack(kc_max * nc_max);
+  Scratch<T> b_pack(kc_max * nc_max);  // from the caching allocator: reused GEMM to GEMM
   for (int64_t jc = 0; jc < g.n; jc += uk.nc) {
     const int64_t nc = std::min<int64_t>(uk.nc, g.n - jc), col_slivers = ceil_div(nc, nr);
     for (int64_t pc = 0; pc < g.k; pc += uk.kc) {
@@ -204,16 +188,16 @@ void gemm_packed(const MicroKernel<T>& uk, const GemmArgs<T>& g) {
       const T* b = g.b + pc * g.rsb + jc * g.csb;
       parallel_for(0, col_slivers, threads > 1 ? 1 : col_slivers, [&](int64_t s0, int64_t s1) {
         for (int64_t s = s0; s < s1; ++s)
-          pack_b_sliver(b_pack.get() + s * kc * nr, b + s * nr * g.csb, g.rsb, g.csb,
+          pack_b_sliver(b_pack.data() + s * kc * nr, b + s * nr * g.csb, g.rsb, g.csb,
                         std::min<int64_t>(nr, nc - s * nr), kc, nr);
       });
       // Then each work unit multiplies its band.
       parallel_for(0, tm * tn, 1, [&](int64_t u0, int64_t u1) {
-        PackBuffer<T> a_pack(int64_t(uk.mc) * kc);
+        Scratch<T> a_pack(int64_t(uk.mc) * kc);
         for (int64_t u = u0; u < u1; ++u) {
           const int64_t ti = u / tn, tj = u % tn;
           const int64_t r0 = row_slivers * ti / tm * mr, r1 = std::min(g.m, row_slivers * (ti + 1) / tm * mr);
-          multiply_band(uk, g, jc, pc, kc, beta, b_pack.get(), a_pack.get(), r0, r1, col_slivers * tj / tn,
+          multiply_band(uk, g, jc, pc, kc, beta, b_pack.data(), a_pack.data(), r0, r1, col_slivers * tj / tn,
                         col_slivers * (tj + 1) / tn);
         }
       });
