@@ -12,7 +12,7 @@ template <typename F>
 void dispatch(Primitive p, Device device, F&& call) {
   ensure_backends();
   Backend& backend = backend_for(p, device.type);
-  const ExecContext ctx{device, backend.stream(device.index)};
+  const ExecContext ctx{device, device.is_cpu() ? nullptr : backend.stream(device.index)};
   profiler::Scope scope(profiler::Kind::Primitive, primitive_name(p));
   call(backend, ctx);
 }

@@ -228,8 +228,7 @@ Tensor reduce(ReduceOp op, const Tensor& a, const std::vector<int64_t>& dims, bo
   });
   if (keepdim) return out;
   // Drop the reduced dims from the fresh output (it is not a view of anything).
-  Shape dropped = reduced_shape(a.shape(), dims, false);
-  out.impl()->set_layout(dropped, contiguous_strides(dropped));
+  out.impl()->set_dense_layout(reduced_shape(a.shape(), dims, false));
   return out;
 }
 

@@ -2,17 +2,6 @@
 
 namespace ember {
 
-size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::Bool: return 1;
-    case DType::UInt8: return 1;
-    case DType::Int64: return 8;
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
-  }
-  return 0;
-}
-
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::Bool: return "bool";

@@ -73,6 +73,12 @@ void TensorImpl::set_layout(Shape shape, Strides strides, int64_t offset) {
   offset_ = offset;
 }
 
+void TensorImpl::set_dense_layout(Shape shape) {
+  strides_ = contiguous_strides(shape);
+  shape_ = std::move(shape);
+  offset_ = 0;
+}
+
 uint32_t Tensor::version() const { return checked(impl_, "version").version->value.load(); }
 void Tensor::bump_version() const { checked(impl_, "bump_version").version->value.fetch_add(1); }
 
@@ -98,7 +104,7 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(nbytes, device, *allocator);
   impl->dtype = dtype;
-  impl->set_layout(shape, contiguous_strides(shape));
+  impl->set_dense_layout(shape);  // the storage was sized for exactly this
   return Tensor(std::move(impl));
 }
 

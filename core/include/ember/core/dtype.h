@@ -12,7 +12,17 @@ namespace ember {
 
 enum class DType : uint8_t { Bool, UInt8, Int64, Float32, Float64 };
 
-size_t dtype_size(DType t);
+// Bytes per element. Inline: every allocation and layout check asks.
+constexpr size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::Bool: return 1;
+    case DType::UInt8: return 1;
+    case DType::Int64: return 8;
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+  }
+  return 0;
+}
 const char* dtype_name(DType t);  // "float32", ...
 bool is_floating(DType t);
 bool is_integral(DType t);  // uint8, int64 (not bool)

@@ -51,7 +51,9 @@ struct VersionCounter {
 // shape, strides and offset are private: every change goes through
 // set_layout(), which checks that they agree with each other and that every
 // element they reach lies inside the storage. A wrong stride would
-// otherwise read or write out of bounds silently, far from the bug.
+// otherwise read or write out of bounds silently, far from the bug. The one
+// exception is set_dense_layout(), for a fresh storage sized for exactly
+// that shape, which cannot be wrong (and is on every allocation's path).
 class TensorImpl {
  public:
   std::shared_ptr<Storage> storage;
@@ -71,6 +73,9 @@ class TensorImpl {
   // Sets the layout after checking it against `storage` and `dtype` (set
   // those first); throws InternalError naming the layout if it does not fit.
   void set_layout(Shape shape, Strides strides, int64_t offset = 0);
+  // The dense row-major layout of `shape` at offset 0, for a storage made
+  // to hold exactly that (make_empty): right by construction, so unchecked.
+  void set_dense_layout(Shape shape);
 
  private:
   Shape shape_;
