@@ -156,6 +156,10 @@ TEST_CASE("DEVICE:IMPL selections parse, and bad ones name the problem", "[backe
                           "unknown cpu backend 'nope'", "ember");
   if (!kernels::built_with_cuda())
     REQUIRE_THROWS_WITH_ALL(set_backends_from_string("cuda:ember", "EMBER_BACKEND"), DeviceError, "no cuda backend");
+  // A bad item changes nothing, not even the good items before it.
+  set_backend(DeviceType::CPU, "ember");
+  REQUIRE_THROWS_WITH_ALL(set_backends_from_string("cpu:eigen,cpu:nope", "EMBER_BACKEND"), ValueError, "'nope'");
+  CHECK(active_backend(DeviceType::CPU).name() == "ember");
 }
 
 // Run by CTest with EMBER_BACKEND set (tests/CMakeLists.txt): the first op
@@ -221,6 +225,7 @@ TEST_CASE("in-place ops write into self and allocate nothing when nothing is rec
     const CpuMemoryStats s = cpu_memory_stats();
     return s.cache_hits + s.cache_misses;
   };
+  const Tensor b64 = b.to(DType::Float64);
   const void* where = a.raw_data();
   const size_t before = allocations();
   a.add_(b);
@@ -232,7 +237,7 @@ TEST_CASE("in-place ops write into self and allocate nothing when nothing is rec
   CHECK(allocations() == before);
   CHECK(a.raw_data() == where);
   // The check can fail: an operand of another dtype goes through a temporary.
-  a.add_(b.to(DType::Float64));
+  a.add_(b64);
   CHECK(allocations() > before);
   // A stride-0 self is refused instead of written several times.
   Tensor expanded = ones({1, 4}).expand({3, 4});

@@ -152,4 +152,40 @@ TEST_CASE("nn op errors name the op and the shapes", "[nn_ops][errors]") {
   REQUIRE_THROWS_WITH_ALL(mse_loss(zeros({2}), zeros({3})), ShapeError, "mse_loss", "[2]", "[3]");
   REQUIRE_THROWS_WITH_ALL(batch_norm(zeros({1, 3}), zeros({3}), ones({3}), Tensor(), Tensor(), true), ValueError,
                           "batch_norm", "more than 1 value");
+  REQUIRE_THROWS_WITH_ALL(batch_norm(zeros({4, 3}), zeros({3}), Tensor(), Tensor(), Tensor(), true), ValueError,
+                          "batch_norm", "running_mean and running_var must be given together");
+  REQUIRE_THROWS_WITH_ALL(nll_loss(zeros({2, 5}), from_vector<int64_t>({7, 1})), IndexError, "nll_loss", "class 7",
+                          "5 classes");
+  // A window larger than the (padded) input is an error, as in PyTorch, not a
+  // one-element output read past the edge (review finding: the output size
+  // formula truncated a negative span to 1).
+  REQUIRE_THROWS_WITH_ALL(conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 3}), Tensor(), {.stride = {2, 2}}), ShapeError,
+                          "conv2d", "too small");
+  REQUIRE_THROWS_WITH_ALL(avg_pool2d(zeros({1, 1, 2, 2}), {3, 3}, {2, 2}), ShapeError, "avg_pool2d", "too small");
+  REQUIRE_THROWS_WITH_ALL(max_pool2d(zeros({1, 1, 2, 5}), {3, 3}, {2, 2}), ShapeError, "max_pool2d", "too small");
+  CHECK(avg_pool2d(ones({1, 1, 2, 2}), {3, 3}, {2, 2}, {1, 1}).shape() == Shape{1, 1, 1, 1});  // fits with padding
+}
+
+TEST_CASE("cross_entropy takes classes masked with -inf, with and without smoothing", "[nn_ops]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor logits = from_vector<double>({1, -inf, 2, 0.5, 3, -inf}, {2, 3}).requires_grad_();
+  Tensor target = from_vector<int64_t>({0, 1});
+  Tensor loss = cross_entropy(logits, target, 0.0, Reduction::None);
+  Tensor want = -gather(log_softmax(logits.detach(), 1), 1, target.unsqueeze(1)).squeeze(1);
+  CHECK(allclose(loss, want, 1e-12, 1e-12));  // finite: 0 * -inf from the smoothing term is not added
+  loss.sum().backward();
+  CHECK(std::isfinite(logits.grad().sum().item<double>()));
+  // With smoothing a masked class makes the loss infinite, as in PyTorch.
+  CHECK(std::isinf(cross_entropy(logits.detach(), target, 0.1).item<double>()));
+}
+
+TEST_CASE("conv2d over zero input channels: the output is the bias, and so is the bias gradient's source", "[nn_ops]") {
+  Tensor x = zeros({2, 0, 4, 4}, {.dtype = DType::Float64});
+  Tensor w = zeros({3, 0, 3, 3}, {.dtype = DType::Float64}).requires_grad_();
+  Tensor b = from_vector<double>({1, 2, 3}).requires_grad_();
+  Tensor y = conv2d(x, w, b);
+  REQUIRE(y.shape() == Shape{2, 3, 2, 2});
+  CHECK(equal(y.select(0, 1).select(1, 0).select(1, 0), b.detach()));
+  y.sum().backward();
+  CHECK(b.grad().to_vector<double>() == std::vector<double>{8, 8, 8});  // N * out_h * out_w each
 }

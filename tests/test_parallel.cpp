@@ -2,6 +2,8 @@
 // runs, nesting, exceptions, changing the thread count; and Note
 // [Deterministic parallel kernels]: results bitwise identical at 1 and 2+
 // threads.
+#include <ember/optim/optim.h>
+
 #include "support.h"
 
 #include <atomic>
@@ -175,14 +177,35 @@ TEST_CASE("kernel results are bitwise identical at 1 and several threads", "[par
   // Kept dim between two reduced dims that are contiguous with each other:
   // a one-index slice would merge them into one long row (review finding).
   const Tensor permuted = permute(randn({2, 8, 4096}, {.dtype = DType::Float64}), {1, 0, 2});
+  const Tensor labels = randint(0, 16, {8});
   auto run_all = [&] {
-    Tensor xg = x.clone().requires_grad_();
-    Tensor y = conv2d(xg, w, Tensor(), {.padding = {2, 2}});
-    (y * y.detach()).sum().backward();  // the input gradient goes through col2im
+    Tensor xg = x.clone().requires_grad_(), wg = w.clone().requires_grad_();
+    Tensor bias = zeros({16}).requires_grad_();
+    Tensor y = conv2d(xg, wg, bias, {.padding = {2, 2}});
+    (y * y.detach()).sum().backward();  // input gradient through col2im, weight and bias gradients by chunks
+    Tensor wgrouped = w.narrow(1, 0, 1).narrow(0, 0, 12).clone().requires_grad_();
+    Tensor yg = conv2d(xg.detach(), wgrouped, Tensor(), {.stride = {2, 1}, .groups = 3});
+    (yg * yg.detach()).sum().backward();
+    Tensor xb = x.clone().requires_grad_(), gamma = ones({3}).requires_grad_(), beta = zeros({3}).requires_grad_();
+    Tensor rm = zeros({3}), rv = ones({3});
+    Tensor bn = batch_norm(xb, rm, rv, gamma, beta, true);
+    Tensor pooled = max_pool2d(relu(bn), {2, 2}), avg = avg_pool2d(bn, {3, 3}, {2, 2}, {1, 1});
+    Tensor logits = reshape(pooled, {8, -1}).narrow(1, 0, 16);
+    Tensor loss = cross_entropy(logits, labels, 0.1) + avg.sum() * 1e-3;
+    loss.backward();
+    Generator g1(3);
+    Tensor noise = rand({1 << 20}, {}, &g1), normal = randn({1 << 20}, {}, &g1);
+    Tensor dropped = dropout(ones({1 << 20}), 0.3, true, &g1);
+    Tensor param = big.clone().requires_grad_();
+    param.set_grad(big * 0.5);
+    optim::AdamW adam({param}, {.lr = 0.01, .weight_decay = 0.1});
+    adam.step();
     return std::vector<Tensor>{big.sum(), rows.sum({0}), rows.sum({1}), rows.t().sum({1}), rows.argmax(1),
                                (big * 2 + 1).exp(), rows.softmax(1), rows.log_softmax(0), matmul(a, b),
                                matmul(a.transpose(1, 2).contiguous().transpose(1, 2), b), y.detach(), xg.grad(),
-                               max_pool2d(x, {2, 2}), permuted.sum({0, 2})};
+                               wg.grad(), bias.grad(), wgrouped.grad(), max_pool2d(x, {2, 2}), permuted.sum({0, 2}),
+                               bn.detach(), rm, rv, xb.grad(), gamma.grad(), beta.grad(), loss.detach(), noise,
+                               normal, dropped, param.detach()};
   };
   std::vector<Tensor> one;
   {

@@ -5,6 +5,11 @@
 
 namespace ember {
 
+Tensor bias_stand_in(const InputMeta& bias, bool needed) {
+  Tensor zero = zeros(bias.shape, {.dtype = bias.dtype, .device = bias.device});
+  return needed ? zero.requires_grad_() : zero;
+}
+
 // See Note [Double backward of fused ops].
 std::vector<Tensor> composite_backward(const Node& node,
                                        const std::function<Tensor(const std::vector<Tensor>&)>& composite,

@@ -60,10 +60,21 @@ inline Tensor wrap_scalar(Scalar s, const Tensor& other) {
 // differentiable ops) on the saved inputs and differentiates that with
 // autograd::grad. Slower, but every op in it has a gradient of its own.
 // tests/test_nn_ops.cpp checks that both paths agree to 1e-12 in float64.
+// The cost to know: each such Node's autograd::grad walks the graph above
+// its inputs to find what to run, so a create_graph backward through many
+// fused ops grows with the square of their number. Right for gradient
+// checks and penalties on small models; a kernel of its own per double
+// backward would be the next step.
 //
 // composite_backward returns, for each input the node needs a gradient
 // for, d(composite(inputs) . grad)/d(input), with its graph; undefined
 // for the others.
+//
+// An input whose value no gradient needs (a bias: its gradient is a sum of
+// the incoming one) is not saved; the composite gets bias_stand_in(), a
+// zero leaf of its shape, so modifying the bias in place between forward
+// and backward stays legal.
+Tensor bias_stand_in(const InputMeta& bias, bool needed);
 std::vector<Tensor> composite_backward(const Node& node,
                                        const std::function<Tensor(const std::vector<Tensor>&)>& composite,
                                        const std::vector<Tensor>& inputs, const Tensor& grad);

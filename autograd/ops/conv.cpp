@@ -50,16 +50,19 @@ Tensor conv2d_composite(const Tensor& x, const Tensor& weight, const Tensor& bia
   return reshape(y, {x.size(0), weight.size(0), g.out_h, g.out_w});
 }
 
-struct ConvBackward final : BackwardNode<ConvBackward> {  // saved: 0 = x, 1 = weight, 2 = bias
+struct ConvBackward final : BackwardNode<ConvBackward> {  // saved: 0 = x, 1 = weight
   static constexpr const char* kName = "ConvBackward";
   WindowGeometry g;
   Conv2dOptions opts;
+  bool has_bias = false;
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
-    Tensor x = saved(0), weight = saved(1), bias = saved(2);
-    if (GradMode::is_enabled())  // create_graph: Note [Double backward of fused ops]
+    Tensor x = saved(0), weight = saved(1);
+    if (GradMode::is_enabled()) {  // create_graph: Note [Double backward of fused ops]
+      Tensor bias = has_bias ? bias_stand_in(input_meta[2], needs_input_grad(2)) : Tensor();
       return composite_backward(
           *this, [&](const std::vector<Tensor>& in) { return conv2d_composite(in[0], in[1], in[2], opts); },
           {x, weight, bias}, grads[0]);
+    }
     Tensor gx, gw, gb;
     if (needs_input_grad(0)) gx = prim::conv2d_backward_input(grads[0], weight, x.shape(), g, opts.groups);
     if (needs_input_grad(1) || needs_input_grad(2))
@@ -125,9 +128,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     auto node = std::make_shared<ConvBackward>();
     node->g = g;
     node->opts = o;
+    node->has_bias = bias.defined();
     node->save(x);
     node->save(weight);
-    node->save(bias);
     record(node, {x, weight, bias}, y);
   }
   return y;

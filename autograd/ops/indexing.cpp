@@ -14,12 +14,21 @@ void check_index(const Tensor& index, const Tensor& a, const char* op) {
   EMBER_CHECK(a.dim() > 0, ShapeError, op, ": input must have at least 1 dim");
 }
 
+// index_add and scatter_add into `out`, a fresh tensor holding a's values
+// (a clone, or zeros made for the purpose), recorded as the op on `a`.
+Tensor index_add_into(Tensor out, const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_add_into(Tensor out, const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+
+Tensor zeros_for(const InputMeta& input, const Tensor& like) {
+  return zeros(input.shape, {.dtype = like.dtype(), .device = like.device()});
+}
+
 struct IndexSelectBackward final : BackwardNode<IndexSelectBackward> {  // saved: 0 = index
   static constexpr const char* kName = "IndexSelectBackward";
   int64_t dim = 0;
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    Tensor base = zeros(input_meta[0].shape, {.dtype = g[0].dtype(), .device = g[0].device()});
-    return {index_add(base, dim, saved(0), g[0]), Tensor()};
+    Tensor base = zeros_for(input_meta[0], g[0]);
+    return {index_add_into(base, base, dim, saved(0), g[0]), Tensor()};
   }
 };
 
@@ -38,8 +47,8 @@ struct GatherBackward final : BackwardNode<GatherBackward> {  // saved: 0 = inde
   static constexpr const char* kName = "GatherBackward";
   int64_t dim = 0;
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-    Tensor base = zeros(input_meta[0].shape, {.dtype = g[0].dtype(), .device = g[0].device()});
-    return {scatter_add(base, dim, saved(0), g[0]), Tensor()};
+    Tensor base = zeros_for(input_meta[0], g[0]);
+    return {scatter_add_into(base, base, dim, saved(0), g[0]), Tensor()};
   }
 };
 
@@ -67,6 +76,28 @@ struct CatBackward final : BackwardNode<CatBackward> {
     return grads;
   }
 };
+
+Tensor index_add_into(Tensor out, const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+  prim::index_add_nograd(out, dim, index, src);
+  if (should_record({a, src})) {
+    auto node = std::make_shared<IndexAddBackward>();
+    node->dim = dim;
+    node->save(index);
+    record(node, {a, index, src}, out);
+  }
+  return out;
+}
+
+Tensor scatter_add_into(Tensor out, const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+  prim::scatter_add_nograd(out, dim, index, src);
+  if (should_record({a, src})) {
+    auto node = std::make_shared<ScatterAddBackward>();
+    node->dim = dim;
+    node->save(index);
+    record(node, {a, index, src}, out);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -147,15 +178,7 @@ Tensor index_add(const Tensor& a, int64_t dim, const Tensor& index_in, const Ten
   want[d] = index.numel();
   EMBER_CHECK(src.shape() == want, ShapeError, "index_add: src has shape ", shape_str(src.shape()), " but ",
               index.numel(), " indices into dim ", d, " of ", shape_str(a.shape()), " need ", shape_str(want));
-  Tensor out = prim::clone_nograd(a);
-  prim::index_add_nograd(out, d, index, src);
-  if (should_record({a, src})) {
-    auto node = std::make_shared<IndexAddBackward>();
-    node->dim = d;
-    node->save(index);
-    record(node, {a, index_in, src}, out);
-  }
-  return out;
+  return index_add_into(prim::clone_nograd(a), a, d, index, src);
 }
 
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
@@ -186,15 +209,7 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
   for (int64_t k = 0; k < a.dim(); ++k)
     EMBER_CHECK(k == d || index.shape()[k] <= a.shape()[k], ShapeError, "scatter_add: index shape ",
                 shape_str(index.shape()), " exceeds input shape ", shape_str(a.shape()), " at dim ", k);
-  Tensor out = prim::clone_nograd(a);
-  prim::scatter_add_nograd(out, d, index, src);
-  if (should_record({a, src})) {
-    auto node = std::make_shared<ScatterAddBackward>();
-    node->dim = d;
-    node->save(index);
-    record(node, {a, index, src}, out);
-  }
-  return out;
+  return scatter_add_into(prim::clone_nograd(a), a, d, index, src);
 }
 
 }  // namespace ember

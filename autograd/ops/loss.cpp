@@ -28,12 +28,21 @@ void check_classification(const Tensor& scores, const Tensor& target, const char
               dtype_name(scores.dtype()));
 }
 
+// Target classes outside [0, C), checked on the host so that the error
+// names the loss (the fused cross-entropy kernel checks its own).
+void check_classes(const Tensor& scores, const Tensor& target, const char* op) {
+  if (target.numel() == 0) return;
+  const int64_t lo = min(target).item<int64_t>(), hi = max(target).item<int64_t>();
+  EMBER_CHECK(lo >= 0 && hi < scores.size(1), IndexError, op, ": target class ", lo < 0 ? lo : hi,
+              " is out of range for ", scores.size(1), " classes");
+}
+
 void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
   EMBER_CHECK(a.shape() == b.shape(), ShapeError, op, ": input of shape ", shape_str(a.shape()),
               " and target of shape ", shape_str(b.shape()), " differ");
 }
 
-// -log_probs[i, target[i]] for each row i (gather checks the classes).
+// -log_probs[i, target[i]] for each row i.
 Tensor picked(const Tensor& log_probs, const Tensor& target) {
   return -squeeze(gather(log_probs, 1, unsqueeze(target, 1)), 1);
 }
@@ -82,6 +91,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
   check_classification(log_probs, target, "nll_loss");
+  check_classes(log_probs, target, "nll_loss");
   return reduce(picked(log_probs, target), reduction);
 }
 

@@ -34,21 +34,23 @@ Tensor batch_norm_composite(const Tensor& x, const Tensor& weight, const Tensor&
   return bias.defined() ? y + per_channel(bias, x.dim()) : y;
 }
 
-// saved: 0 = x, 1 = weight, 2 = bias, 3 = mean, 4 = invstd (of the batch
-// when training, from the running statistics otherwise).
+// saved: 0 = x, 1 = weight, 2 = mean, 3 = invstd (of the batch when
+// training, from the running statistics otherwise).
 struct BatchNormBackward final : BackwardNode<BatchNormBackward> {
   static constexpr const char* kName = "BatchNormBackward";
-  bool training = true;
+  bool training = true, has_bias = false;
   double eps = 1e-5;
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
-    Tensor x = saved(0), weight = saved(1), bias = saved(2), mean = saved(3), invstd = saved(4);
-    if (GradMode::is_enabled())  // create_graph: Note [Double backward of fused ops]
+    Tensor x = saved(0), weight = saved(1), mean = saved(2), invstd = saved(3);
+    if (GradMode::is_enabled()) {  // create_graph: Note [Double backward of fused ops]
+      Tensor bias = has_bias ? bias_stand_in(input_meta[2], needs_input_grad(2)) : Tensor();
       return composite_backward(
           *this,
           [&](const std::vector<Tensor>& in) {
             return batch_norm_composite(in[0], in[1], in[2], training, mean, invstd, eps);
           },
           {x, weight, bias}, grads[0]);
+    }
     auto g = prim::batch_norm_backward(grads[0], x, weight, mean, invstd, training,
                                        {needs_input_grad(0), needs_input_grad(1), needs_input_grad(2)});
     return {g.x, g.weight, g.bias};
@@ -66,6 +68,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     EMBER_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == c), ShapeError,
                 "batch_norm: per-channel tensor of shape ", shape_str(t->defined() ? t->shape() : Shape{}),
                 " for input ", shape_str(x.shape()), " with ", c, " channels");
+  EMBER_CHECK(running_mean.defined() == running_var.defined(), ValueError,
+              "batch_norm: running_mean and running_var must be given together (got only ",
+              running_mean.defined() ? "running_mean" : "running_var", ")");
   if (training)
     EMBER_CHECK(x.numel() / std::max<int64_t>(c, 1) > 1, ValueError,
                 "batch_norm: expected more than 1 value per channel when training, got input ", shape_str(x.shape()));
@@ -78,8 +83,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   if (should_record({x, weight, bias})) {
     auto node = std::make_shared<BatchNormBackward>();
     node->training = training;
+    node->has_bias = bias.defined();
     node->eps = eps;
-    for (const Tensor& t : {x, weight, bias, r.save_mean, r.save_invstd}) node->save(t);
+    for (const Tensor& t : {x, weight, r.save_mean, r.save_invstd}) node->save(t);
     record(node, {x, weight, bias}, r.y);
   }
   return r.y;

@@ -14,6 +14,9 @@ struct SliceSpec {
 
 // zeros(shape) with g written into [start:end:step] along dim; recorded.
 Tensor slice_into_zeros(const Tensor& g, const Shape& shape, const SliceSpec& s);
+// slice_scatter into `out`, a fresh tensor holding base's values (a clone,
+// or zeros made for the purpose), recorded as slice_scatter(base, src).
+Tensor slice_scatter_into(Tensor out, const Tensor& base, const Tensor& src, const SliceSpec& s);
 
 struct SliceBackward final : BackwardNode<SliceBackward> {
   static constexpr const char* kName = "SliceBackward";
@@ -41,7 +44,8 @@ struct ExpandBackward final : BackwardNode<ExpandBackward> {
 };
 
 Tensor slice_into_zeros(const Tensor& g, const Shape& shape, const SliceSpec& s) {
-  return slice_scatter(zeros(shape, {.dtype = g.dtype(), .device = g.device()}), g, s.dim, s.start, s.end, s.step);
+  Tensor base = zeros(shape, {.dtype = g.dtype(), .device = g.device()});
+  return slice_scatter_into(base, base, g, s);
 }
 
 // Python semantics: negative bounds count from the end, then clamp.
@@ -72,7 +76,11 @@ Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t s
 Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start, int64_t end, int64_t step) {
   const SliceSpec spec = normalize_slice(base, dim, start, end, step, "slice_scatter");
   prim::check_same_device("slice_scatter", base, src);
-  Tensor out = prim::clone_nograd(base);
+  return slice_scatter_into(prim::clone_nograd(base), base, src, spec);
+}
+
+namespace {
+Tensor slice_scatter_into(Tensor out, const Tensor& base, const Tensor& src, const SliceSpec& spec) {
   {
     NoGradGuard no_grad;  // a plain write into a fresh tensor; the graph is recorded below
     Tensor window = slice(out, spec.dim, spec.start, spec.end, spec.step);
@@ -88,6 +96,7 @@ Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t
   }
   return out;
 }
+}  // namespace
 
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   EMBER_CHECK(a.dim() > 0, IndexError, "narrow: cannot narrow a 0-dim tensor");

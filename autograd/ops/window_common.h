@@ -24,9 +24,12 @@ inline WindowGeometry window_geometry(const Shape& x, Pair kernel, Pair stride, 
                 shape_str({padding[0], padding[1]}), ", dilation ", shape_str({dilation[0], dilation[1]}), ")");
   WindowGeometry g{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
                    x[2], x[3], 0, 0};
+  // The padded input must hold one whole (dilated) window: otherwise the
+  // division below would truncate a negative span to an output of 1.
+  const bool fits = g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1;
   g.out_h = window_out(g.h, g.kh, g.sh, g.ph, g.dh);
   g.out_w = window_out(g.w, g.kw, g.sw, g.pw, g.dw);
-  EMBER_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, op, ": input ", shape_str(x), " is too small for kernel ",
+  EMBER_CHECK(fits && g.out_h > 0 && g.out_w > 0, ShapeError, op, ": input ", shape_str(x), " is too small for kernel ",
               shape_str({kernel[0], kernel[1]}), " with padding ", shape_str({padding[0], padding[1]}), " and dilation ",
               shape_str({dilation[0], dilation[1]}));
   return g;

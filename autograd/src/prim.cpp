@@ -15,6 +15,11 @@ void ensure_backends() {
   (void)registered;
 }
 
+bool has_kernel(Primitive p, Device device) {
+  ensure_backends();
+  return ember::has_kernel(p, device.type);
+}
+
 TensorView view_of(const Tensor& t) { return TensorView{t.raw_data(), t.dtype(), t.shape(), t.strides()}; }
 
 OptionalView optional_view(const Tensor& t) { return t.defined() ? OptionalView(view_of(t)) : std::nullopt; }

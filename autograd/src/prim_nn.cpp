@@ -82,7 +82,7 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& grad_y, const Ten
   Tensor gy = contiguous_nograd(grad_y), x = contiguous_nograd(x_in);
   Tensor gw = empty(weight_shape, gy.dtype(), gy.device());
   Tensor gb = with_bias ? empty({weight_shape[0]}, gy.dtype(), gy.device()) : Tensor();
-  if (gw.numel() > 0)
+  if (gw.numel() > 0 || (gb.defined() && gb.numel() > 0))
     detail::dispatch(Primitive::Conv2dBackwardWeight, gy.device(), [&](Backend& b, const ExecContext& ctx) {
       b.conv2d_backward_weight(ctx, view_of(gw), optional_view(gb), view_of(gy), view_of(x), g, groups);
     });
@@ -222,6 +222,11 @@ template <typename Fill>
 Tensor random_fill(const Shape& shape, DType dtype, Device device, Generator& gen, Primitive p, Fill fill) {
   EMBER_CHECK(is_floating(dtype), DTypeError, primitive_name(p), ": expected a floating dtype, got ",
               dtype_name(dtype));
+  if (!device.is_cpu() && !has_kernel(p, device)) {  // the same bits, made on the host (see prim.h)
+    Tensor on_device = empty(shape, dtype, device);
+    copy_nograd(on_device, random_fill(shape, dtype, kCPU, gen, p, fill));
+    return on_device;
+  }
   Tensor out = empty(shape, dtype, device);
   const uint64_t n = static_cast<uint64_t>(out.numel());
   const uint64_t offset = gen.reserve((n + 1) / 2);

@@ -260,22 +260,24 @@ Backend& backend_named(DeviceType type, const std::string& name) { return named(
 void select_backend(DeviceType type, const std::string& name) { activate_named(type, name, "set_backend"); }
 
 void set_backends_from_string(const std::string& spec, const char* source) {
-  size_t start = 0;
-  while (start <= spec.size()) {
+  const std::string context = std::string(source) + "=" + spec;
+  std::vector<std::pair<DeviceType, std::string>> picks;
+  for (size_t start = 0; start <= spec.size();) {
     const size_t comma = std::min(spec.find(',', start), spec.size());
     const std::string item = spec.substr(start, comma - start);
     const size_t colon = item.find(':');
-    EMBER_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < item.size(), ValueError, source, "=", spec,
+    EMBER_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < item.size(), ValueError, context,
                 ": expected DEVICE:IMPL (e.g. cpu:eigen or cuda:cudnn), comma-separated");
     const std::string device = item.substr(0, colon);
-    EMBER_CHECK(device == "cpu" || device == "cuda", ValueError, source, "=", spec, ": unknown device '", device,
+    EMBER_CHECK(device == "cpu" || device == "cuda", ValueError, context, ": unknown device '", device,
                 "' (expected cpu or cuda)");
     const DeviceType type = device == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
-    EMBER_CHECK(has_backend(type), DeviceError, source, "=", spec, ": this build of Ember has no ", device,
-                " backend");
-    activate_named(type, item.substr(colon + 1), std::string(source) + "=" + spec);
+    EMBER_CHECK(has_backend(type), DeviceError, context, ": this build of Ember has no ", device, " backend");
+    named(type, item.substr(colon + 1), context);  // every item is checked before any is applied
+    picks.emplace_back(type, item.substr(colon + 1));
     start = comma + 1;
   }
+  for (const auto& [type, name] : picks) activate_named(type, name, context);
 }
 
 Backend& active_backend(DeviceType type) {
@@ -309,6 +311,10 @@ Backend& backend_for(Primitive p, DeviceType type) {
   }
   throw DeviceError(detail::concat(device_type_name(type), ": ", primitive_name(p), " has no kernel in ", chain,
                     (type == DeviceType::CUDA ? " yet; move the tensors to the CPU with .to(\"cpu\")" : "")));
+}
+
+bool has_kernel(Primitive p, DeviceType type) {
+  return devices_of(type).resolved[static_cast<int>(p)].load(std::memory_order_acquire) != nullptr;
 }
 
 std::string describe_active_backend(DeviceType type) {

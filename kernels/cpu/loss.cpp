@@ -24,11 +24,13 @@ void for_each_logit_row(int64_t rows, int64_t cols, F f) {
   });
 }
 
-int64_t checked_target(const int64_t* target, int64_t row, int64_t classes) {
-  const int64_t t = target[row];
-  EMBER_CHECK(t >= 0 && t < classes, IndexError, "cross_entropy: target class ", t, " (row ", row,
-              ") is out of range for ", classes, " classes");
-  return t;
+// On the calling thread, before any row runs, so that the error names the
+// first bad row whatever the thread count.
+void check_targets(const TensorView& target, int64_t rows, int64_t classes) {
+  const int64_t* t = target.ptr<int64_t>();
+  for (int64_t r = 0; r < rows; ++r)
+    EMBER_CHECK(t[r] >= 0 && t[r] < classes, IndexError, "cross_entropy: target class ", t[r], " (row ", r,
+                ") is out of range for ", classes, " classes");
 }
 
 }  // namespace
@@ -38,20 +40,25 @@ void CpuBackend::cross_entropy_forward(const ExecContext&, const TensorView& los
   const int64_t rows = logits.shape[0], classes = logits.shape[1];
   EMBER_DISPATCH_FLOATING(logits.dtype, "cross_entropy", [&] {
     using T = scalar_t;
+    check_targets(target, rows, classes);
     for_each_logit_row(rows, classes, [&](int64_t r) {
       const T* x = logits.ptr<T>() + r * classes;
-      const int64_t t = checked_target(target.ptr<int64_t>(), r, classes);
-      double max = -INFINITY, sum_x = 0;
-      for (int64_t c = 0; c < classes; ++c) {
-        max = std::max(max, double(x[c]));
-        sum_x += double(x[c]);
-      }
+      const int64_t t = target.ptr<int64_t>()[r];
+      double max = -INFINITY;
+      for (int64_t c = 0; c < classes; ++c) max = std::max(max, double(x[c]));
       double sum_exp = 0;
       for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(double(x[c]) - max);
       const double l = max + std::log(sum_exp);
       lse.ptr<T>()[r] = T(l);
-      const double picked = double(x[t]) - l, mean_logp = sum_x / double(classes) - l;
-      loss.ptr<T>()[r] = T(-(1 - label_smoothing) * picked - label_smoothing * mean_logp);
+      double value = -(double(x[t]) - l);
+      // The smoothing term only when asked for: a class masked with -inf
+      // makes it -inf, and 0 * -inf would be NaN (as in PyTorch).
+      if (label_smoothing > 0) {
+        double sum_x = 0;
+        for (int64_t c = 0; c < classes; ++c) sum_x += double(x[c]);
+        value = (1 - label_smoothing) * value - label_smoothing * (sum_x / double(classes) - l);
+      }
+      loss.ptr<T>()[r] = T(value);
     });
   });
 }
@@ -62,10 +69,11 @@ void CpuBackend::cross_entropy_backward(const ExecContext&, const TensorView& gr
   const int64_t rows = logits.shape[0], classes = logits.shape[1];
   EMBER_DISPATCH_FLOATING(logits.dtype, "cross_entropy_backward", [&] {
     using T = scalar_t;
+    check_targets(target, rows, classes);
     for_each_logit_row(rows, classes, [&](int64_t r) {
       const T* x = logits.ptr<T>() + r * classes;
       T* g = grad_logits.ptr<T>() + r * classes;
-      const int64_t t = checked_target(target.ptr<int64_t>(), r, classes);
+      const int64_t t = target.ptr<int64_t>()[r];
       const double gl = double(grad_loss.ptr<T>()[r]), l = double(lse.ptr<T>()[r]);
       const double uniform = label_smoothing / double(classes);
       for (int64_t c = 0; c < classes; ++c)

@@ -66,7 +66,8 @@ void Adam::update(Tensor& param, const Tensor& grad, const ParamGroup& group, Pa
   Tensor& exp_avg = buffer(state, "exp_avg", param);
   Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
   Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
-  if (fused() && fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq}))) {
+  if (fused() && prim::has_kernel(Primitive::AdamUpdate, param.device()) &&
+      fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq}))) {
     prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq,
                       {.lr = lr, .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
                        .step_size = step_size, .bias_correction2_sqrt = bias_correction2_sqrt,

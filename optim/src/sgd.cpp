@@ -43,7 +43,9 @@ bool SGD::update_fused(Tensor& param, const Tensor& grad, const ParamGroup& grou
   const double momentum = group.get("momentum");
   auto it = state.buffers.find("momentum_buffer");
   const bool first = momentum != 0 && it == state.buffers.end();
-  if (!fusable({&param, &grad}) || (momentum != 0 && !first && !fusable({&param, &it->second}))) return false;
+  if (!prim::has_kernel(Primitive::SgdUpdate, param.device()) || !fusable({&param, &grad}) ||
+      (momentum != 0 && !first && !fusable({&param, &it->second})))
+    return false;
   Tensor buf = momentum == 0 ? Tensor()
                : first       ? empty(param.shape(), {.dtype = param.dtype(), .device = param.device()})
                              : it->second;

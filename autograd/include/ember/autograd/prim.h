@@ -31,6 +31,8 @@ namespace ember::prim {
 
 // Makes sure the built-in backends are registered (idempotent, cheap).
 void ensure_backends();
+// Whether the active backends of `device`'s type can run `p` (never throws).
+bool has_kernel(Primitive p, Device device);
 TensorView view_of(const Tensor& t);
 OptionalView optional_view(const Tensor& t);  // empty for an undefined tensor
 Tensor empty(const Shape& shape, DType dtype, Device device);
@@ -123,7 +125,9 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
 
 // ---- random numbers (Note [Philox streams] in core/generator.h) ----
 
-// Each reserves its blocks from `gen` and fills a new tensor.
+// Each reserves its blocks from `gen` and fills a new tensor. On a device
+// whose backends have no such kernel yet the numbers are made by the CPU's
+// and copied over: the same bits either way.
 Tensor random_uniform(const Shape& shape, DType dtype, Device device, Generator& gen);
 Tensor random_normal(const Shape& shape, DType dtype, Device device, Generator& gen);
 Tensor dropout_mask(const Shape& shape, DType dtype, Device device, double p, Generator& gen);

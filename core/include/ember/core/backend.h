@@ -327,6 +327,8 @@ Backend& device_backend(DeviceType type);
 // else the first base in its chain that does; DeviceError naming the
 // primitive and the chain if none does.
 Backend& backend_for(Primitive p, DeviceType type);
+// Whether some backend in the active chain of `type` runs `p` (never throws).
+bool has_kernel(Primitive p, DeviceType type);
 // "cpu:eigen (falls back to cpu:ember)": for startup lines.
 std::string describe_active_backend(DeviceType type);
 

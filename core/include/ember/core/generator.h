@@ -36,6 +36,26 @@ class Generator {
   std::mutex mutex_;
 };
 
+// Note [Philox streams]
+// Every random tensor is made from consecutive Philox blocks, reserved from
+// a Generator (reserve(n) returns the first block's index, the offset):
+//  * uniform element i is block offset + i/2's words (2(i%2), 2(i%2)+1),
+//    joined as 64 bits and cut to 53, times 2^-53: a double in [0, 1),
+//    then rounded to the tensor's dtype;
+//  * normal elements 2k and 2k+1 are Box-Muller of block offset + k's two
+//    doubles (u1, u2): r = sqrt(-2 log1p(-u1)), theta = 2 pi u2, then
+//    r cos(theta) and r sin(theta), computed in double and rounded;
+//  * dropout's mask at element i is T(1)/T(1 - p) where T(u_i) < T(1 - p),
+//    else 0 (T the tensor's dtype).
+// Two numbers per block, so n numbers take (n + 1) / 2 blocks. Element i
+// depends on (seed, offset, i) alone: any thread or GPU lane can make it,
+// and every backend gives the same bits for uniforms and masks. Normals are
+// the same bits where a backend uses the same log, sin and cos as the CPU
+// (the C library's); a backend with its own (CUDA's) may differ by up to 2
+// ulp, which tests/op_tables_nn.cpp allows off the CPU. These are the bits
+// the CPU made before the random entries were primitives, so checkpoints
+// and exact resume carry over.
+//
 // The process-wide generator behind rand/randn/randint and manual_seed.
 Generator& default_generator();
 // Seeds the default generator (like torch.manual_seed).

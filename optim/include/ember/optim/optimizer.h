@@ -81,8 +81,9 @@ class Optimizer {
   /// Whether step() may run the backend's fused update (Backend::sgd_update,
   /// adam_update; Note [Fused optimizer updates] in kernels/cpu/optim.cpp)
   /// where it applies (parameter, gradient and buffers contiguous, of one
-  /// floating dtype, on one device). On by default; off, every update goes
-  /// op by op (the reference path, same results).
+  /// floating dtype, on one device, whose backends have the entry). On by
+  /// default; off, every update goes op by op (the reference path, same
+  /// results).
   void set_fused(bool on) { fused_ = on; }
   bool fused() const { return fused_; }
   /// The state of `param`, or nullptr before its first update.
