@@ -13,7 +13,7 @@ void dispatch(Primitive p, Device device, F&& call) {
   ensure_backends();
   Backend& backend = backend_for(p, device.type);
   const ExecContext ctx{device, device.is_cpu() ? nullptr : backend.stream(device.index)};
-  profiler::Scope scope(profiler::Kind::Primitive, primitive_name(p));
+  profiler::Scope scope(p);
   call(backend, ctx);
 }
 

@@ -188,14 +188,20 @@ std::vector<NodeType> registered_node_types() {
 
 // ---- recording helpers ----
 
-bool should_record(const std::vector<Tensor>& inputs) {
+namespace {
+template <typename Range>
+bool any_requires_grad(const Range& inputs) {
   if (!GradMode::is_enabled()) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
+}  // namespace
 
-bool should_record(std::initializer_list<Tensor> inputs) { return should_record(std::vector<Tensor>(inputs)); }
+bool should_record(const std::vector<Tensor>& inputs) { return any_requires_grad(inputs); }
+
+// Every op asks, so no vector is built from the list (an allocation per op).
+bool should_record(std::initializer_list<Tensor> inputs) { return any_requires_grad(inputs); }
 
 void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs, const Tensor& output) {
   node->next_edges.clear();

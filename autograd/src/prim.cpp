@@ -10,11 +10,6 @@
 
 namespace ember::prim {
 
-void ensure_backends() {
-  static const bool registered = (kernels::register_backends(), true);
-  (void)registered;
-}
-
 bool has_kernel(Primitive p, Device device) {
   ensure_backends();
   return ember::has_kernel(p, device.type);

@@ -24,13 +24,18 @@
 #include "ember/core/backend.h"
 #include "ember/core/generator.h"
 #include "ember/core/tensor.h"
+#include "ember/kernels/register.h"
 
 namespace ember::prim {
 
 // ---- helpers ----
 
-// Makes sure the built-in backends are registered (idempotent, cheap).
-void ensure_backends();
+// Makes sure the built-in backends are registered: on every dispatch, so
+// inline (one guard check after the first call).
+inline void ensure_backends() {
+  static const bool registered = (kernels::register_backends(), true);
+  (void)registered;
+}
 // Whether the active backends of `device`'s type can run `p` (never throws).
 bool has_kernel(Primitive p, Device device);
 TensorView view_of(const Tensor& t);

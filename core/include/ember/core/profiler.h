@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "ember/core/backend.h"
+
 namespace ember::profiler {
 
 namespace detail {
@@ -56,26 +58,32 @@ std::string table(size_t max_rows = 40);
 /// `path` atomically (a temporary file renamed into place).
 void write_csv(const std::string& path);
 
-/// Times its own lifetime as one call of (kind, name) when the profiler is
-/// on; costs one relaxed load and a branch when it is off.
+/// Times its own lifetime as one call of a backward node (by name) or of a
+/// primitive when the profiler is on; costs one relaxed load and a branch
+/// when it is off (the name of a primitive is looked up only when recording).
 class Scope {
  public:
-  Scope(Kind kind, const char* name) {
-    if (enabled()) {
-      kind_ = kind;
-      name_ = name;
-      start_ = std::chrono::steady_clock::now();
-    }
+  Scope(Kind kind, const char* name) : on_(enabled()) {
+    if (on_) start(kind, name);
+  }
+  explicit Scope(Primitive p) : on_(enabled()) {
+    if (on_) start(Kind::Primitive, primitive_name(p));
   }
   ~Scope() {
-    if (name_) record(kind_, name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (on_) record(kind_, name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
 
  private:
-  Kind kind_ = Kind::Primitive;
-  const char* name_ = nullptr;  // null: not recording
+  void start(Kind kind, const char* name) {
+    kind_ = kind;
+    name_ = name;
+    start_ = std::chrono::steady_clock::now();
+  }
+  bool on_;
+  Kind kind_;
+  const char* name_;
   std::chrono::steady_clock::time_point start_;
 };
 
