@@ -80,7 +80,8 @@ DeviceBackends& devices_of(DeviceType type) { return registry().devices[static_c
 
 [[noreturn]] void no_backend(DeviceType type) {
   if (type == DeviceType::CUDA)
-    throw DeviceError("CUDA was requested but this build of Ember has no CUDA backend (configure with EMBER_CUDA=ON)");
+    throw DeviceError("CUDA was requested but this build of Ember has no CUDA backend (configure with EMBER_CUDA=ON, or "
+                      "EMBER_CUDA=EMULATE for the SIMT emulator)");
   throw DeviceError("no backend registered for the CPU (ember::kernels::register_backends was not called)");
 }
 
@@ -105,6 +106,7 @@ Allocator& Backend::allocator(int device_index) {
   EMBER_CHECK(!base_.empty(), InternalError, "root backend ", full_name(), " has no allocator");
   return device_backend(device_).allocator(device_index);
 }
+Allocator* Backend::pinned_allocator() { return base_.empty() ? nullptr : device_backend(device_).pinned_allocator(); }
 int Backend::device_count() const {
   EMBER_CHECK(!base_.empty(), InternalError, "root backend ", full_name(), " has no device count");
   return device_backend(device_).device_count();
@@ -288,6 +290,12 @@ Backend& active_backend(DeviceType type) {
   }
   if (!b) no_backend(type);
   return *b;
+}
+
+Allocator* pinned_host_allocator(DeviceType type) {
+  if (!has_backend(type)) return nullptr;
+  Backend& root = device_backend(type);
+  return root.device_count() > 0 ? root.pinned_allocator() : nullptr;
 }
 
 Backend& device_backend(DeviceType type) {

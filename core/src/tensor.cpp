@@ -82,9 +82,28 @@ void TensorImpl::set_dense_layout(Shape shape) {
 uint32_t Tensor::version() const { return checked(impl_, "version").version->value.load(); }
 void Tensor::bump_version() const { checked(impl_, "bump_version").version->value.fetch_add(1); }
 
-Tensor make_empty(const Shape& shape, DType dtype, Device device) {
+namespace {
+Tensor empty_on(const Shape& shape, DType dtype, Device device, Allocator& allocator) {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    EMBER_CHECK(!__builtin_mul_overflow(n, s, &n), ShapeError, "empty: shape ", shape_str(shape), " has too many elements");
+  size_t nbytes = 0;
+  EMBER_CHECK(!__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &nbytes), ShapeError, "empty: shape ",
+              shape_str(shape), " is too large");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(nbytes, device, allocator);
+  impl->dtype = dtype;
+  impl->set_dense_layout(shape);  // the storage was sized for exactly this
+  return Tensor(std::move(impl));
+}
+void check_sizes(const Shape& shape) {
   for (int64_t s : shape)
     EMBER_CHECK(s >= 0, ShapeError, "empty: negative size in shape ", shape_str(shape));
+}
+}  // namespace
+
+Tensor make_empty(const Shape& shape, DType dtype, Device device) {
+  check_sizes(shape);
   // CPU memory is core's own (cpu_allocator), so data loaders can make CPU
   // tensors without the kernels; other devices' memory comes from their
   // Backend.
@@ -95,17 +114,12 @@ Tensor make_empty(const Shape& shape, DType dtype, Device device) {
                 " is not available (", backend.device_count(), " such device(s) visible)");
     allocator = &backend.allocator(device.index);
   }
-  int64_t n = 1;
-  for (int64_t s : shape)
-    EMBER_CHECK(!__builtin_mul_overflow(n, s, &n), ShapeError, "empty: shape ", shape_str(shape), " has too many elements");
-  size_t nbytes = 0;
-  EMBER_CHECK(!__builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &nbytes), ShapeError, "empty: shape ",
-              shape_str(shape), " is too large");
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(nbytes, device, *allocator);
-  impl->dtype = dtype;
-  impl->set_dense_layout(shape);  // the storage was sized for exactly this
-  return Tensor(std::move(impl));
+  return empty_on(shape, dtype, device, *allocator);
+}
+
+Tensor make_empty_host(const Shape& shape, DType dtype, Allocator& allocator) {
+  check_sizes(shape);
+  return empty_on(shape, dtype, kCPU, allocator);
 }
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {

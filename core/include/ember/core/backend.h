@@ -142,6 +142,10 @@ class Backend {
   virtual int device_count() const;
   // The stream a call on this device should use (null: the default one).
   virtual void* stream(int device_index) { return nullptr; }
+  // Page-locked host memory that this device's transfers read and write
+  // directly, without a staging copy (the DataLoader's pin_memory); null if
+  // the device has none (the CPU). Non-root backends ask their root.
+  virtual Allocator* pinned_allocator();
 
   // Each entry below throws InternalError unless overridden; prim:: only
   // calls entries that supports() claims.
@@ -329,6 +333,9 @@ Backend& device_backend(DeviceType type);
 Backend& backend_for(Primitive p, DeviceType type);
 // Whether some backend in the active chain of `type` runs `p` (never throws).
 bool has_kernel(Primitive p, DeviceType type);
+// The pinned host allocator of `type`'s devices, or null when it has none,
+// no backend is registered for it yet, or no device is visible (never throws).
+Allocator* pinned_host_allocator(DeviceType type);
 // "cpu:eigen (falls back to cpu:ember)": for startup lines.
 std::string describe_active_backend(DeviceType type);
 

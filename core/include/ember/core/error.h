@@ -22,6 +22,7 @@ class ValueError : public Error { using Error::Error; };    // any other bad arg
 class AutogradError : public Error { using Error::Error; };  // misuse of the autograd graph
 class FileError : public Error { using Error::Error; };      // missing, unreadable or malformed file
 class InternalError : public Error { using Error::Error; };  // a broken invariant: a bug in Ember
+class OutOfMemory : public Error { using Error::Error; };    // a device (or the host) has no memory left
 
 namespace detail {
 // Builds a message from any streamable pieces: concat("got ", 3, " dims").

@@ -82,8 +82,8 @@ class Scope {
     start_ = std::chrono::steady_clock::now();
   }
   bool on_;
-  Kind kind_;
-  const char* name_;
+  Kind kind_{};  // initialized although unread when off: GCC 12 warns otherwise
+  const char* name_ = nullptr;
   std::chrono::steady_clock::time_point start_;
 };
 

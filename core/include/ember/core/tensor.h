@@ -196,6 +196,8 @@ class Tensor {
 // Allocates a dense, contiguous tensor with uninitialized memory. The memory
 // comes from the allocator registered for `device` (see backend.h).
 Tensor make_empty(const Shape& shape, DType dtype, Device device);
+// The same on the CPU, with memory from `allocator` (pinned host memory).
+Tensor make_empty_host(const Shape& shape, DType dtype, Allocator& allocator);
 // A new TensorImpl over `base`'s storage with other shape/strides/offset,
 // sharing its version counter. No autograd: the ops layer adds the graph.
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset);
