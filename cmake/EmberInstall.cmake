@@ -2,7 +2,7 @@
 # so that another project can do
 #   find_package(Ember REQUIRED)
 #   target_link_libraries(app PRIVATE ember::ember)
-set(_ember_targets ember ember_options ember_core ember_kernels ember_autograd ember_nn ember_optim ember_data ember_viz)
+set(_ember_targets ember ember_options ember_core ember_simt ember_kernels ember_autograd ember_nn ember_optim ember_data ember_viz)
 install(TARGETS ${_ember_targets} EXPORT EmberTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,0 +1,79 @@
+// The SIMT emulator, host side: launching a kernel on the CPU (Note [SIMT
+// emulator] in simt.h), the launch checks, and the thread schedules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <source_location>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "simt.h"
+
+namespace ember::simt {
+
+// The stream argument of a launch, which also remembers where the launch
+// was written (its implicit conversion happens at the call), so that launch
+// errors can name the line.
+struct StreamAt {
+  void* stream;
+  std::source_location where;
+  StreamAt(void* s, std::source_location w = std::source_location::current()) : stream(s), where(w) {}
+  StreamAt(std::nullptr_t, std::source_location w = std::source_location::current()) : stream(nullptr), where(w) {}
+};
+
+struct LaunchConfig {
+  dim3 grid, block;
+  size_t shared_bytes = 0;
+  const void* kernel = nullptr;  // for the dynamic shared memory opt-in
+  std::source_location where;
+};
+
+// Runs `thread_body` once for every thread of the grid: blocks over Ember's
+// thread pool, the threads of a block as fibers on one OS thread. Throws
+// DeviceError for a launch over the limits, and rethrows (on the calling
+// thread) the first error a thread raised or a check found.
+void run_grid(const LaunchConfig& config, const std::function<void()>& thread_body);
+
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) on the CPU. Each
+// thread gets its own copies of the arguments, as on a GPU.
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, StreamAt stream,
+            Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
+  const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
+  run_grid({grid, block, shared_bytes, reinterpret_cast<const void*>(kernel), stream.where},
+           [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); });
+}
+
+// The largest dynamic shared memory a launch of `kernel` may ask for, as
+// cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+// bytes) allows on the GPU (48 KiB without it, at most 227 KiB on sm_90).
+void set_max_dynamic_shared_memory(const void* kernel, size_t bytes);
+
+// Note [SIMT schedules]
+// The order in which the threads of a block run between two barriers:
+// forward (0, 1, 2, ...), reverse, or a seeded shuffle (new at every
+// barrier and block). EMBER_SIMT_SCHEDULE=forward|reverse|random:SEED sets
+// it at start-up; CI runs the CUDA tests under forward and the kernels that
+// use shared memory or shuffles again under reverse and random:1.
+enum class ScheduleKind { Forward, Reverse, Random };
+struct Schedule {
+  ScheduleKind kind = ScheduleKind::Forward;
+  uint64_t seed = 0;
+};
+Schedule schedule();
+void set_schedule(Schedule s);
+// "forward", "reverse", "random:7"; ValueError naming `source` otherwise.
+Schedule parse_schedule(const std::string& text, const char* source);
+
+// Launch limits of the emulated device (those of sm_90).
+constexpr unsigned kMaxThreadsPerBlock = 1024;
+constexpr unsigned kMaxBlockDimZ = 64;
+constexpr unsigned kMaxGridDimX = 2147483647u, kMaxGridDimYZ = 65535;
+constexpr size_t kDefaultMaxSharedBytes = 48 * 1024, kOptInMaxSharedBytes = 227 * 1024;
+
+}  // namespace ember::simt
