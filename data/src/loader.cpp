@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ember/core/backend.h"
 #include "ember/data/random.h"
 
 namespace ember::data {
@@ -64,8 +65,11 @@ struct LoaderCore {
       EMBER_CHECK(idx[i] >= 0 && idx[i] < n, IndexError, "DataLoader: index ", idx[i],
                   " is out of range for a dataset of ", n, " examples");
     Batch batch;
-    batch.images = make_empty({count, chw[0], chw[1], chw[2]}, options.dtype, kCPU);
-    batch.labels = make_empty({count}, DType::Int64, kCPU);
+    // Note [Pinned batches] in loader.h
+    Allocator* pinned = options.pin_memory ? pinned_host_allocator(DeviceType::CUDA) : nullptr;
+    Allocator& memory = pinned ? *pinned : cpu_allocator();
+    batch.images = make_empty_host({count, chw[0], chw[1], chw[2]}, options.dtype, memory);
+    batch.labels = make_empty_host({count}, DType::Int64, memory);
     batch.indices.assign(idx, idx + count);
     batch.epoch = epoch;
     batch.index = batch_index;

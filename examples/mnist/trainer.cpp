@@ -97,6 +97,7 @@ data::DataLoader make_loader(const Config& c, data::Split split) {
   if (split == data::Split::Train && c.augment > 0) o.random_shift = data::RandomShift{c.augment};
   o.random_flip = split == data::Split::Train && uses_flip(c);
   o.dtype = dtype_of_name(c.dtype);
+  o.pin_memory = Device(c.device).is_cuda();  // one direct copy per batch (Note [Pinned batches])
   return data::DataLoader(ds, o);
 }
 

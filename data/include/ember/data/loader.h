@@ -32,6 +32,15 @@
 //     when it reaches that batch; the epoch then ends.
 //   - prefetch = 0 builds each batch on the consumer's thread (handy in a
 //     debugger); results are identical.
+//
+// Note [Pinned batches]
+// With pin_memory, batches are built in page-locked host memory from the
+// CUDA backend (pinned_host_allocator in core/backend.h), which the GPU
+// reads directly: batch.images.to("cuda") is then one asynchronous copy on
+// the device's stream, with no staging copy on the host. Batches that are
+// freed are reused only once their copies are done. Without a CUDA device
+// (or before the CUDA backend is registered, i.e. before any op has run)
+// batches use ordinary memory; contents are the same either way.
 #pragma once
 
 #include <iterator>
@@ -54,6 +63,9 @@ struct DataLoaderOptions {
   bool random_flip = false;  // mirror left-right with probability 1/2
   DType dtype = DType::Float32;  // of Batch::images: Float32 or Float64
   int64_t prefetch = 2;          // batches built ahead on a thread; 0: no thread
+  // Build batches in page-locked host memory, so that moving them to a GPU
+  // is one asynchronous copy without staging (Note [Pinned batches]).
+  bool pin_memory = false;
 };
 
 struct Batch {
