@@ -11,7 +11,7 @@
 
 #ifdef EMBER_HAVE_CUDA
 namespace ember::kernels::cuda {
-Backend* cuda_backend();  // kernels/cuda/cuda_backend.cu
+Backend* cuda_backend();  // kernels/cuda/cuda_backend.cpp
 }
 #endif
 

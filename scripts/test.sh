@@ -2,7 +2,8 @@
 # The test command (README quick start; .ci/run calls exactly this):
 # installs the build dependencies, builds the release preset and runs the
 # whole test suite, then does the same under AddressSanitizer +
-# UndefinedBehaviorSanitizer (CPU only). EMBER_SKIP_ASAN=1 skips the second.
+# UndefinedBehaviorSanitizer, with the CUDA kernels on the SIMT emulator
+# (docs/cuda.md). EMBER_SKIP_ASAN=1 skips the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,7 +5,8 @@
 // A table row names the primitives it exercises. It runs on a backend when
 // that backend implements at least one of them itself (Backend::supports):
 // for cpu:ember every row, for cpu:eigen (matmul only) the matmul rows, for
-// a CUDA backend the rows of the kernels it has. Rows that fall through to
+// a CUDA backend the rows of the kernels it has, as long as every primitive
+// the row names has a kernel on that device. Rows that fall through to
 // a base backend would only test the base again. Inputs are made on the CPU
 // (Philox, so identical everywhere), moved to the backend's device, laid out
 // there (transposed, strided, broadcast), and the results are moved back and
@@ -34,6 +35,20 @@ struct BackendUnderTest {
       if (b.supports(p)) return true;
     return false;
   }
+  // Whether this backend or a base of it has a kernel for each of `prims`.
+  bool runs_all(const std::vector<Primitive>& prims) const {
+    kernels::register_backends();
+    for (Primitive p : prims) {
+      const Backend* b = &backend_named(device.type, impl);
+      while (!b->supports(p) && !b->base_name().empty()) b = &backend_named(device.type, b->base_name());
+      if (!b->supports(p)) return false;
+    }
+    return true;
+  }
+  // Whether a table row exercising `prims` is this backend's to test: it
+  // owns one of them and can run them all (a device whose kernels are not
+  // all written yet skips the rows it cannot finish).
+  bool tests_row(const std::vector<Primitive>& prims) const { return owns_any(prims) && runs_all(prims); }
 };
 
 // Every implementation registered for `type`, on device index 0.

@@ -1,0 +1,153 @@
+// The CUDA caching allocator; see Note [CUDA caching allocator] in allocator.h.
+#include "allocator.h"
+
+#include <algorithm>
+
+#include "ember/core/error.h"
+
+namespace ember::kernels::cuda {
+
+namespace {
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+}  // namespace
+
+CachingAllocator::CachingAllocator(std::string device_name, std::function<void*(size_t)> raw_alloc,
+                                   std::function<void(void*)> raw_free, bool caching)
+    : device_name_(std::move(device_name)), raw_alloc_(std::move(raw_alloc)), raw_free_(std::move(raw_free)),
+      caching_(caching) {}
+
+CachingAllocator::~CachingAllocator() {
+  // Tensors may outlive static destruction; blocks still live are left to the process's end.
+  std::lock_guard<std::mutex> lock(mutex_);
+  release_free_segments();
+}
+
+void* CachingAllocator::allocate(size_t nbytes) {
+  if (nbytes == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Without caching every block is a segment of its exact size, so that the
+  // sanitizers see an overrun by one element.
+  const size_t size = caching_ ? round_up(nbytes, kRound) : nbytes;
+  const bool small = size <= kSmallRequest;
+  Block* b = caching_ ? find_free(size, small) : nullptr;
+  if (b) {
+    ++stats_.cache_hits;
+  } else {
+    b = new_segment(caching_ ? (small ? kSmallSegment : round_up(size, kSmallSegment)) : size, small, nbytes);
+  }
+  (small ? free_small_ : free_large_).erase(b);
+  if (caching_) split(b, size);
+  b->free = false;
+  live_[b->ptr] = b;
+  stats_.allocated += b->size;
+  stats_.peak = std::max(stats_.peak, stats_.allocated);
+  return b->ptr;
+}
+
+void CachingAllocator::deallocate(void* ptr, size_t) {
+  if (!ptr) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(static_cast<char*>(ptr));
+  if (it == live_.end()) return;  // never throws from a destructor; not ours
+  Block* b = it->second;
+  live_.erase(it);
+  stats_.allocated -= b->size;
+  b->free = true;
+  if (!caching_) {  // the block is its segment: give it back now
+    raw_free_(b->ptr);
+    stats_.reserved -= b->size;
+    delete b;
+    return;
+  }
+  if (b->prev && b->prev->free) {
+    Block* p = b->prev;
+    (p->small ? free_small_ : free_large_).erase(p);
+    merge_into(p, b);
+    b = p;
+  }
+  if (b->next && b->next->free) {
+    (b->small ? free_small_ : free_large_).erase(b->next);
+    merge_into(b, b->next);
+  }
+  (b->small ? free_small_ : free_large_).insert(b);
+}
+
+CachingAllocator::Block* CachingAllocator::find_free(size_t size, bool small) {
+  auto& pool = small ? free_small_ : free_large_;
+  Block key{nullptr, size};
+  auto it = pool.lower_bound(&key);  // the smallest block of at least `size` bytes
+  return it == pool.end() ? nullptr : *it;
+}
+
+CachingAllocator::Block* CachingAllocator::new_segment(size_t size, bool small, size_t requested) {
+  void* p = (limit_ && stats_.reserved + size > limit_) ? nullptr : raw_alloc_(size);
+  if (!p && caching_) {  // give back what is cached, and try once more
+    release_free_segments();
+    p = (limit_ && stats_.reserved + size > limit_) ? nullptr : raw_alloc_(size);
+  }
+  EMBER_CHECK(p != nullptr, OutOfMemory, device_name_, ": out of memory allocating ", requested,
+              " bytes (a segment of ", size, "; allocated ", stats_.allocated, ", reserved ", stats_.reserved,
+              ", peak ", stats_.peak, ", ", stats_.segments, " segments requested",
+              limit_ ? detail::concat(", limit ", limit_) : std::string(), ")");
+  ++stats_.segments;
+  stats_.reserved += size;
+  Block* b = new Block{static_cast<char*>(p), size};
+  b->small = small;
+  (small ? free_small_ : free_large_).insert(b);
+  return b;
+}
+
+// Keeps the first `size` bytes of free block b (already out of its pool)
+// and returns the rest to the pool, if the rest is worth keeping.
+void CachingAllocator::split(Block* b, size_t size) {
+  const size_t rest = b->size - size;
+  if (rest < (b->small ? kRound : kLargeSplitMin)) return;
+  Block* r = new Block{b->ptr + size, rest};
+  r->small = b->small;
+  r->prev = b;
+  r->next = b->next;
+  if (b->next) b->next->prev = r;
+  b->next = r;
+  b->size = size;
+  (r->small ? free_small_ : free_large_).insert(r);
+}
+
+// Absorbs the free `neighbour` (just after b in its segment) into b.
+void CachingAllocator::merge_into(Block* b, Block* neighbour) {
+  b->size += neighbour->size;
+  b->next = neighbour->next;
+  if (b->next) b->next->prev = b;
+  delete neighbour;
+}
+
+void CachingAllocator::release_free_segments() {
+  for (auto* pool : {&free_small_, &free_large_})
+    for (auto it = pool->begin(); it != pool->end();) {
+      Block* b = *it;
+      if (b->prev || b->next) {  // part of a segment that is still in use
+        ++it;
+        continue;
+      }
+      raw_free_(b->ptr);
+      stats_.reserved -= b->size;
+      it = pool->erase(it);
+      delete b;
+    }
+}
+
+MemoryStats CachingAllocator::stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  release_free_segments();
+}
+
+void CachingAllocator::set_limit(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  limit_ = bytes;
+}
+
+}  // namespace ember::kernels::cuda

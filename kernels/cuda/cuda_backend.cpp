@@ -1,0 +1,106 @@
+// cuda:ember, the root of the CUDA chain: the device runtime (runtime.h) and
+// Ember's own kernels for the memory-bound primitives (copy.cu,
+// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu).
+// The compute-bound ones (matmul, convolution, pooling, batch norm, the
+// loss) come with the next CUDA issue: supports() does not claim them, so
+// prim:: fails loudly with "has no kernel in cuda:ember yet" (Note [Backend
+// registry]), never a silent fallback to the CPU.
+//
+// The same file serves real GPUs and the SIMT emulator (EMBER_SIMT), where
+// cuda:0 is host memory and the kernels run as fibers on the CPU.
+#include "launchers.h"
+#include "runtime.h"
+
+namespace ember::kernels::cuda {
+
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend()
+      : Backend(DeviceType::CUDA, "ember", "",
+                {Primitive::Copy, Primitive::CopyFromHost, Primitive::CopyToHost, Primitive::Fill, Primitive::Arange,
+                 Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Softmax,
+                 Primitive::IndexSelect, Primitive::IndexAdd, Primitive::Gather, Primitive::ScatterAdd,
+                 Primitive::RandomUniform, Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate,
+                 Primitive::AdamUpdate, Primitive::Synchronize}) {}
+
+  int device_count() const override { return cuda::device_count(); }
+  Allocator& allocator(int device) override { return device_allocator(device); }
+  void* stream(int device) override { return device_stream(device); }
+  Allocator* pinned_allocator() override { return &cuda::pinned_allocator(); }
+
+  void copy_from_host(const ExecContext& ctx, void* dst, const void* src, size_t n) override {
+    cuda::copy_from_host(ctx.device.index, dst, src, n);
+  }
+  void copy_to_host(const ExecContext& ctx, void* dst, const void* src, size_t n) override {
+    cuda::copy_to_host(ctx.device.index, dst, src, n);
+  }
+  void synchronize(const ExecContext& ctx) override { cuda::synchronize(ctx.device.index); }
+
+  void copy(const ExecContext& ctx, const TensorView& dst, const TensorView& src) override { cuda::copy(ctx, dst, src); }
+  void fill(const ExecContext& ctx, const TensorView& dst, Scalar v) override { cuda::fill(ctx, dst, v); }
+  void arange(const ExecContext& ctx, const TensorView& out, double start, double step) override {
+    cuda::arange(ctx, out, start, step);
+  }
+  void binary(const ExecContext& ctx, BinaryOp op, const TensorView& out, const TensorView& a,
+              const TensorView& b) override {
+    cuda::binary(ctx, op, out, a, b);
+  }
+  void unary(const ExecContext& ctx, UnaryOp op, const TensorView& out, const TensorView& a) override {
+    cuda::unary(ctx, op, out, a);
+  }
+  void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond, const TensorView& a,
+             const TensorView& b) override {
+    cuda::where(ctx, out, cond, a, b);
+  }
+  void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a) override {
+    cuda::reduce(ctx, op, out, a);
+  }
+  void softmax(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, bool log) override {
+    cuda::softmax(ctx, out, a, dim, log);
+  }
+  void index_select(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim,
+                    const TensorView& index) override {
+    cuda::index_select(ctx, out, a, dim, index);
+  }
+  void index_add(const ExecContext& ctx, const TensorView& out, int64_t dim, const TensorView& index,
+                 const TensorView& src) override {
+    cuda::index_add(ctx, out, dim, index, src);
+  }
+  void gather(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim,
+              const TensorView& index) override {
+    cuda::gather(ctx, out, a, dim, index);
+  }
+  void scatter_add(const ExecContext& ctx, const TensorView& out, int64_t dim, const TensorView& index,
+                   const TensorView& src) override {
+    cuda::scatter_add(ctx, out, dim, index, src);
+  }
+  void random_uniform(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset) override {
+    cuda::random_uniform(ctx, out, seed, offset);
+  }
+  void random_normal(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset) override {
+    cuda::random_normal(ctx, out, seed, offset);
+  }
+  void dropout_mask(const ExecContext& ctx, const TensorView& mask, double p, uint64_t seed,
+                    uint64_t offset) override {
+    cuda::dropout_mask(ctx, mask, p, seed, offset);
+  }
+  void sgd_update(const ExecContext& ctx, const TensorView& param, const TensorView& grad,
+                  const OptionalView& momentum_buffer, const SgdParams& p) override {
+    cuda::sgd_update(ctx, param, grad, momentum_buffer, p);
+  }
+  void adam_update(const ExecContext& ctx, const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
+                   const TensorView& exp_avg_sq, const OptionalView& max_exp_avg_sq, const AdamParams& p) override {
+    cuda::adam_update(ctx, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, p);
+  }
+};
+
+}  // namespace
+
+Backend* cuda_backend() {
+  static CudaBackend backend;
+  return &backend;
+}
+
+}  // namespace ember::kernels::cuda

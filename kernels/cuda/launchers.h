@@ -1,0 +1,48 @@
+// The host launchers of the CUDA kernel families (internal header), one
+// group per file of kernels/cuda/, with the signatures of the Backend
+// entries they serve (core/include/ember/core/backend.h says what each may
+// assume). cuda_backend.cpp forwards each entry here.
+#pragma once
+
+#include "device.h"
+
+namespace ember::kernels::cuda {
+
+// copy.cu
+void copy(const ExecContext& ctx, const TensorView& dst, const TensorView& src);
+void fill(const ExecContext& ctx, const TensorView& dst, Scalar value);
+void arange(const ExecContext& ctx, const TensorView& out, double start, double step);
+
+// elementwise.cu
+void binary(const ExecContext& ctx, BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b);
+void unary(const ExecContext& ctx, UnaryOp op, const TensorView& out, const TensorView& a);
+void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond, const TensorView& a,
+           const TensorView& b);
+
+// reduce.cu
+void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a);
+
+// softmax.cu
+void softmax(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, bool log);
+
+// indexing.cu
+void index_select(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim,
+                  const TensorView& index);
+void index_add(const ExecContext& ctx, const TensorView& out, int64_t dim, const TensorView& index,
+               const TensorView& src);
+void gather(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, const TensorView& index);
+void scatter_add(const ExecContext& ctx, const TensorView& out, int64_t dim, const TensorView& index,
+                 const TensorView& src);
+
+// random.cu
+void random_uniform(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset);
+void random_normal(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset);
+void dropout_mask(const ExecContext& ctx, const TensorView& mask, double p, uint64_t seed, uint64_t offset);
+
+// optim.cu
+void sgd_update(const ExecContext& ctx, const TensorView& param, const TensorView& grad,
+                const OptionalView& momentum_buffer, const SgdParams& p);
+void adam_update(const ExecContext& ctx, const TensorView& param, const TensorView& grad, const TensorView& exp_avg,
+                 const TensorView& exp_avg_sq, const OptionalView& max_exp_avg_sq, const AdamParams& p);
+
+}  // namespace ember::kernels::cuda

@@ -1,0 +1,65 @@
+// ember/kernels/cuda.h: the user's view of the CUDA device, over the runtime
+// of kernels/cuda/ when it is built, and loud DeviceErrors when it is not.
+#include "ember/kernels/cuda.h"
+
+#include "ember/core/error.h"
+#include "ember/kernels/register.h"
+
+#ifdef EMBER_HAVE_CUDA
+#include "cuda/runtime.h"
+#endif
+
+namespace ember::cuda {
+
+namespace {
+#ifdef EMBER_HAVE_CUDA
+kernels::cuda::CachingAllocator& allocator_of(int device) {
+  const int n = device_count();
+  EMBER_CHECK(device >= 0 && device < n, DeviceError, "cuda:", device, " is not available (", n,
+              " CUDA device(s) visible)");
+  return kernels::cuda::device_allocator(device);
+}
+#else
+[[noreturn]] void not_built(const char* what) {
+  throw DeviceError(detail::concat("cuda::", what, ": Ember was built without the CUDA backend (EMBER_CUDA=OFF or ",
+                                   "no nvcc; EMBER_CUDA=EMULATE builds the emulator)"));
+}
+#endif
+}  // namespace
+
+bool is_built() { return kernels::built_with_cuda(); }
+
+bool is_emulated() {
+#ifdef EMBER_SIMT
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool is_available() { return device_count() > 0; }
+
+int device_count() {
+#ifdef EMBER_HAVE_CUDA
+  return kernels::cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
+#ifdef EMBER_HAVE_CUDA
+MemoryStats memory_stats(int device) { return allocator_of(device).stats(); }
+void empty_cache(int device) { allocator_of(device).empty_cache(); }
+void set_memory_limit(size_t bytes, int device) { allocator_of(device).set_limit(bytes); }
+void synchronize(int device) {
+  allocator_of(device);  // checks the index
+  kernels::cuda::synchronize(device);
+}
+#else
+MemoryStats memory_stats(int) { not_built("memory_stats"); }
+void empty_cache(int) { not_built("empty_cache"); }
+void set_memory_limit(size_t, int) { not_built("set_memory_limit"); }
+void synchronize(int) { not_built("synchronize"); }
+#endif
+
+}  // namespace ember::cuda

@@ -1,0 +1,47 @@
+// The CUDA device from the user's side, as torch.cuda: whether it is there,
+// its memory statistics and cache, and synchronization. docs/cuda.md.
+//
+//   if (ember::cuda::is_available()) {
+//     model.to(ember::Device("cuda:0"));
+//     ...
+//     auto s = ember::cuda::memory_stats();  // s.peak: the high-water mark
+//   }
+#pragma once
+
+#include <cstddef>
+
+namespace ember::cuda {
+
+// The device's memory as the caching allocator sees it (Note [CUDA caching
+// allocator] in kernels/cuda/allocator.h).
+struct MemoryStats {
+  size_t allocated = 0;   // bytes in live tensors (rounded up to 512)
+  size_t reserved = 0;    // bytes held from the device (cudaMalloc'd segments)
+  size_t peak = 0;        // the highest `allocated` so far
+  size_t segments = 0;    // segments requested from the device (cudaMalloc calls)
+  size_t cache_hits = 0;  // requests served from cached memory
+};
+
+// Whether this build has a CUDA backend (EMBER_CUDA=ON/AUTO with nvcc, or EMULATE).
+bool is_built();
+// Whether that backend is the SIMT emulator: cuda:0 is host memory and the
+// kernels run on the CPU (docs/cuda.md).
+bool is_emulated();
+// Whether cuda:0 can be used: built, and a GPU visible (or the emulator).
+bool is_available();
+// The number of usable devices (0 if none; never throws).
+int device_count();
+
+// The statistics of cuda:`device`. DeviceError if it is not available.
+MemoryStats memory_stats(int device = 0);
+// Gives the device every cached segment that holds no live tensor.
+void empty_cache(int device = 0);
+// Caps the bytes this process holds on the device (0: no cap); beyond it an
+// allocation raises ember::OutOfMemory, as a full device does. For sharing
+// a GPU, and for testing the out-of-memory path.
+void set_memory_limit(size_t bytes, int device = 0);
+// Waits for the device's queued work; raises the errors its kernels
+// recorded (an index out of range: Note [Device error flag]).
+void synchronize(int device = 0);
+
+}  // namespace ember::cuda
