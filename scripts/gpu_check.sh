@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# The GPU check: what runs on a GPU machine, in one call of at most 9
+# minutes (docs/cuda.md, "On a GPU machine"). Each step runs under its own
+# timeout, and the one-page summary is rewritten after every step, so a
+# call cut short still says how far it got.
+#
+#   bash scripts/gpu_check.sh [--dry-run] [--only STEP] [--carry DIR] [--out DIR] [--deadline SECONDS]
+#
+# Steps (budget in seconds):
+#   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench-cuda-memory
+#   tests       60  the CUDA test suite (op tables, launch paths, runtime)
+#   memcheck    90  compute-sanitizer memcheck over the kernels' tests
+#   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
+#   train       60  ember-mnist on cuda:0, a few hundred steps
+#   bench       60  ember-bench-cuda-memory and bench/torch_cuda_memory.py, quick mode
+# A step whose tool answers "Device not supported" (compute-sanitizer under
+# gVisor), or whose program needs kernels a later issue adds, is "skipped",
+# not "failed". The whole run stops at --deadline (default 520 s): a step
+# that would run past it gets what is left, or is skipped.
+#
+# Output ($OUT, or --out; at most 8 files): summary.md, logs.tar.gz (every
+# step's log), bench-ember.csv, bench-torch.csv.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+STEPS=(build tests memcheck racecheck train bench)
+declare -A BUDGET=([build]=240 [tests]=60 [memcheck]=90 [racecheck]=90 [train]=60 [bench]=60)
+declare -A RESULT TIME NOTE
+
+dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
+build_dir=build/gpu-check
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --dry-run) dry=1 ;;
+    --only) only=${2:?--only needs a step}; shift ;;
+    --carry) carry=${2:?}; shift ;;
+    --out) out=${2:?}; shift ;;
+    --deadline) deadline=${2:?}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ -n $only && -z ${BUDGET[$only]:-} ]]; then
+  echo "gpu_check.sh: --only $only: no such step (steps: ${STEPS[*]})" >&2
+  exit 2
+fi
+
+started=$(date +%s)
+
+# ---- the machine ----
+
+if [[ $dry == 0 ]] && ! nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+  echo "gpu_check.sh: no NVIDIA GPU is visible here (nvidia-smi lists none). This script runs on the GPU" >&2
+  echo "machine (docs/cuda.md); here, --dry-run shows what it would do, and the CUDA tests run on the" >&2
+  echo "SIMT emulator (cmake --preset cuda-emu)." >&2
+  exit 3
+fi
+
+work=$(mktemp -d /tmp/gpu-check.XXXXXX)
+[[ $dry == 0 ]] && mkdir -p "$out"
+
+# cuDNN, cuBLAS and NCCL by their versioned names: on the GPU machine they
+# live inside Python packages (nvidia-cudnn-cu13, nvidia-cublas, ...).
+find_lib() {
+  local name=$1 dirs
+  dirs=$(python3 -c 'import sys; print("\n".join(p for p in sys.path if p))' 2>/dev/null)
+  for d in $dirs /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do
+    [[ -d $d ]] || continue
+    local hit
+    hit=$(find "$d" -maxdepth 4 -name "$name" 2>/dev/null | head -1)
+    [[ -n $hit ]] && { echo "$hit"; return; }
+  done
+}
+libs=""
+for lib in libcudnn.so.9 libcublas.so.13 libnccl.so.2; do
+  path=$( [[ $dry == 0 ]] && find_lib $lib )
+  libs+="| $lib | ${path:-not found} |"$'\n'
+  [[ -n $path ]] && export LD_LIBRARY_PATH="$(dirname "$path")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+
+versions() {
+  echo "| what | version |"
+  echo "| --- | --- |"
+  echo "| commit | $(head -1 "$carry/COMMIT" 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown) $(sed -n 2p "$carry/COMMIT" 2>/dev/null) |"
+  echo "| GPU | $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1) |"
+  echo "| nvcc | $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*') |"
+  echo "| host compiler | $(c++ --version 2>/dev/null | head -1) |"
+  echo "| CMake | $(cmake --version 2>/dev/null | head -1) |"
+  echo "| compute-sanitizer | $(compute-sanitizer --version 2>/dev/null | grep -i version | head -1) |"
+  echo "| PyTorch | $(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' 2>/dev/null) |"
+  echo "| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores |"
+}
+[[ $dry == 0 ]] && versions >"$work/versions.md" 2>/dev/null
+
+write_summary() {
+  {
+    echo "# GPU check, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "scripts/gpu_check.sh${only:+ --only $only}; $(( $(date +%s) - started )) s so far. Logs: logs.tar.gz."
+    echo
+    echo "## Machine"
+    echo
+    cat "$work/versions.md" 2>/dev/null
+    echo
+    echo "| library | found at |"
+    echo "| --- | --- |"
+    printf '%s' "$libs"
+    echo
+    echo "## Steps"
+    echo
+    echo "| step | result | seconds | budget | note |"
+    echo "| --- | --- | --- | --- | --- |"
+    for s in "${STEPS[@]}"; do
+      echo "| $s | ${RESULT[$s]:-not run} | ${TIME[$s]:-} | ${BUDGET[$s]} | ${NOTE[$s]:-} |"
+    done
+    if [[ -f $work/bench.md ]]; then
+      echo
+      echo "## Memory-bound kernels, quick mode (GB/s, higher is better)"
+      echo
+      cat "$work/bench.md"
+    fi
+  } >"$out/summary.md"
+  tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
+}
+
+# ---- running a step ----
+
+# run_step NAME COMMAND: runs COMMAND (a bash string) under the step's
+# timeout, its output in NAME.log; then classifies it.
+run_step() {
+  local name=$1 cmd=$2 budget=${BUDGET[$1]}
+  local left=$(( deadline - ($(date +%s) - started) ))
+  (( left < budget )) && budget=$(( left - 5 ))
+  if [[ $dry == 1 ]]; then
+    printf '[%s] timeout %ss: %s\n' "$name" "${BUDGET[$name]}" "$cmd"
+    return
+  fi
+  if (( budget < 10 )); then
+    RESULT[$name]=skipped NOTE[$name]="no time left before the ${deadline} s deadline"
+    write_summary
+    return
+  fi
+  echo "== $name (timeout ${budget}s)"
+  local t0=$(date +%s) rc
+  timeout --kill-after=5 "$budget" bash -c "$cmd" >"$work/$name.log" 2>&1
+  rc=$?
+  TIME[$name]=$(( $(date +%s) - t0 ))
+  if grep -q "Device not supported" "$work/$name.log"; then
+    RESULT[$name]=skipped NOTE[$name]="compute-sanitizer: Device not supported on this machine"
+  elif [[ $name == train && $rc != 0 ]] && grep -q "has no kernel in cuda:" "$work/$name.log"; then
+    RESULT[$name]=skipped
+    NOTE[$name]="needs a kernel a later issue adds: $(grep -o '[a-z_0-9]* has no kernel in cuda:[a-z]*' "$work/$name.log" | head -1)"
+  elif [[ $rc == 77 ]]; then
+    RESULT[$name]=FAILED NOTE[$name]="the program saw no CUDA device: $(grep -m1 SKIPPED "$work/$name.log")"
+  elif [[ $rc == 0 ]]; then
+    RESULT[$name]=passed
+  elif [[ $rc == 124 || $rc == 137 ]]; then
+    RESULT[$name]=FAILED NOTE[$name]="timed out after ${budget} s"
+  else
+    RESULT[$name]=FAILED NOTE[$name]="exit code $rc; last line: $(tail -1 "$work/$name.log" | tr '|' '/' | cut -c1-160)"
+  fi
+  echo "   ${RESULT[$name]} in ${TIME[$name]} s ${NOTE[$name]:-}"
+  write_summary
+}
+
+want() { [[ -z $only || $only == "$1" ]]; }
+
+# ---- the steps ----
+
+jobs=$(nproc 2>/dev/null || echo 4)
+generator=$(command -v ninja >/dev/null && echo Ninja || echo "Unix Makefiles")
+cmake_args=(-S . -B "$build_dir" -G "$generator" -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON
+            -DCMAKE_CUDA_ARCHITECTURES=90 -DEMBER_NATIVE=ON)
+if [[ -d $carry/cmake ]]; then  # scripts/gpu_prepare.sh's header-only libraries and zlib
+  for pkg in Eigen3 Catch2 nlohmann_json CLI11; do cmake_args+=(-D${pkg}_DIR="$PWD/$carry/cmake"); done
+  cmake_args+=(-DZLIB_INCLUDE_DIR="$PWD/$carry/include" -DZLIB_LIBRARY="$PWD/$carry/lib/libz.a")
+fi
+targets="test_cuda ember-mnist ember-bench-cuda-memory"
+test_cuda="$build_dir/tests/test_cuda"
+sanitizer="compute-sanitizer --error-exitcode 3 --print-limit 20"
+
+want build && run_step build "cmake ${cmake_args[*]} && cmake --build $build_dir -j $jobs --target $targets"
+want tests && run_step tests "$test_cuda --durations yes"
+# Everything but the gradient tables (the same kernels, many more launches).
+want memcheck && run_step memcheck "$sanitizer --tool memcheck $test_cuda '[kernels],[tables]~*gradcheck*'"
+want racecheck && run_step racecheck "$sanitizer --tool racecheck $test_cuda '[shared]' && \
+  $sanitizer --tool synccheck $test_cuda '[shared]'"
+want train && run_step train "$build_dir/examples/ember-mnist train --device cuda --model lenet --epochs 1 \
+  --max-steps 300 --data-dir datasets/mnist-digits --out $work/run"
+if want bench; then
+  run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $out/bench-ember.csv && \
+    python3 bench/torch_cuda_memory.py --quick --csv $out/bench-torch.csv"
+  if [[ $dry == 0 && -f $out/bench-ember.csv && -f $out/bench-torch.csv ]]; then
+    python3 - "$out/bench-ember.csv" "$out/bench-torch.csv" >"$work/bench.md" <<'EOF'
+import csv, sys
+ember = {r["case"]: r for r in csv.DictReader(open(sys.argv[1]))}
+torch = {r["case"]: r for r in csv.DictReader(open(sys.argv[2]))}
+print("| case | shape | Ember | PyTorch | Ember / PyTorch |")
+print("| --- | --- | --- | --- | --- |")
+for name, e in ember.items():
+    t = torch.get(name)
+    tg = float(t["gbps"]) if t else float("nan")
+    print(f"| {name} | {e['shape']} | {float(e['gbps']):.0f} | {tg:.0f} | {float(e['gbps']) / tg:.2f} |")
+EOF
+    write_summary
+  fi
+fi
+
+[[ $dry == 1 ]] && { echo "(dry run: nothing was run; output would go to $out)"; exit 0; }
+write_summary
+echo "summary: $out/summary.md"
+for s in "${STEPS[@]}"; do [[ ${RESULT[$s]:-} == FAILED ]] && exit 1; done
+exit 0
