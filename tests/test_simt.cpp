@@ -57,6 +57,27 @@ __global__ void block_sum_kernel(const float* x, float* out) {
   if (t == 0) out[blockIdx.x] = partial[0];
 }
 
+// One block sums several rows in turn, reusing its shared memory: each warp
+// sums its part by shuffles, warp 0 adds the warps' sums. `end_barrier`
+// false drops the barrier at the end of each pass (the bug: a warp that runs
+// ahead into the next row overwrites a sum that warp 0 has not read yet).
+template <bool end_barrier>
+__global__ void rows_sum_kernel(const float* x, float* out, int rows) {
+  __shared__ float warp_sums[32];
+  for (int row = 0; row < rows; ++row) {
+    float v = x[row * blockDim.x + threadIdx.x];
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xFFFFFFFFu, v, offset);
+    if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0f;
+      for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xFFFFFFFFu, v, offset);
+      if (threadIdx.x == 0) out[row] = v;
+    }
+    if (end_barrier) __syncthreads();
+  }
+}
+
 __global__ void dynamic_shared_kernel(const int* x, int* out, int n) {
   EMBER_DYNAMIC_SHARED(int, tile);
   const int t = threadIdx.x;
@@ -177,6 +198,23 @@ TEST_CASE("a missing __syncthreads gives a wrong sum under one of the schedules 
     launch(block_sum_kernel<false>, dim3(1), dim3(256), 0, nullptr, x.data(), out.data());
     INFO("schedule " << int(s.kind) << ": sum " << out[0]);
     wrong += out[0] != 256.0f;
+  }
+  CHECK(wrong > 0);
+}
+
+TEST_CASE("shared memory reused in a loop needs a barrier at the end of each pass, and the schedules show it",
+          "[simt][schedule][bites]") {
+  const int rows = 4;
+  std::vector<float> x(rows * 256);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i / 256 + 1);  // row r sums to 256 (r + 1)
+  int wrong = 0;
+  for (const simt::Schedule& s : kSchedules) {
+    UseSchedule use(s);
+    std::vector<float> out(rows, 0);
+    launch(rows_sum_kernel<true>, dim3(1), dim3(256), 0, nullptr, x.data(), out.data(), rows);
+    for (int r = 0; r < rows; ++r) CHECK(out[r] == 256.0f * float(r + 1));
+    launch(rows_sum_kernel<false>, dim3(1), dim3(256), 0, nullptr, x.data(), out.data(), rows);
+    for (int r = 0; r < rows; ++r) wrong += out[r] != 256.0f * float(r + 1);
   }
   CHECK(wrong > 0);
 }

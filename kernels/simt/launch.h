@@ -55,9 +55,10 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
 void set_max_dynamic_shared_memory(const void* kernel, size_t bytes);
 
 // Note [SIMT schedules]
-// The order in which the threads of a block run between two barriers:
-// forward (0, 1, 2, ...), reverse, or a seeded shuffle (new at every
-// barrier and block). EMBER_SIMT_SCHEDULE=forward|reverse|random:SEED sets
+// The order in which the warps of a block, and the lanes of each warp, run
+// between two barriers (Note [Warps run ahead] in scheduler.cpp): forward
+// (0, 1, 2, ...), reverse, or a seeded shuffle (new at every pass and
+// block). EMBER_SIMT_SCHEDULE=forward|reverse|random:SEED sets
 // it at start-up; CI runs the CUDA tests under forward and the kernels that
 // use shared memory or shuffles again under reverse and random:1.
 enum class ScheduleKind { Forward, Reverse, Random };

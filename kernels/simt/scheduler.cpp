@@ -202,12 +202,13 @@ Schedule& schedule_setting() {
   return s;
 }
 
-// The order of this round's runnable fibers.
-void order_round(std::vector<unsigned>& runnable, const Schedule& s, uint64_t block, uint64_t round) {
-  if (s.kind == ScheduleKind::Reverse) std::reverse(runnable.begin(), runnable.end());
+// Orders `items` (warps, or one warp's lanes) by the schedule. `salt` makes
+// each random shuffle of a block a new one.
+void order(std::vector<unsigned>& items, const Schedule& s, uint64_t block, uint64_t salt) {
+  if (s.kind == ScheduleKind::Reverse) std::reverse(items.begin(), items.end());
   if (s.kind == ScheduleKind::Random) {
-    std::mt19937_64 rng(s.seed * 0x9E3779B97F4A7C15ULL ^ (block << 20) ^ round);
-    std::shuffle(runnable.begin(), runnable.end(), rng);
+    std::mt19937_64 rng(s.seed * 0x9E3779B97F4A7C15ULL ^ (block << 32) ^ salt);
+    std::shuffle(items.begin(), items.end(), rng);
   }
 }
 
@@ -218,12 +219,13 @@ unsigned warp_lanes(const BlockRun& b, unsigned warp) {
   return count == 32 ? 0xFFFFFFFFu : (1u << count) - 1;
 }
 
-// Releases every warp operation whose lanes have all arrived; true if any did.
-bool release_warp_syncs(BlockRun& b) {
-  bool released = false;
-  for (Fiber& f : b.fibers) {
+// Releases warp `warp`'s operation if all the lanes of its mask have
+// arrived; true if it did.
+bool release_warp_sync(BlockRun& b, unsigned warp) {
+  const unsigned first = warp * 32, last = std::min(first + 32, b.threads);
+  for (unsigned t = first; t < last; ++t) {
+    Fiber& f = b.fibers[t];
     if (f.state != State::AtWarpSync) continue;
-    const unsigned warp = f.linear / 32;
     bool all_here = true;
     for (unsigned lane = 0; lane < 32; ++lane) {
       if (!(f.mask >> lane & 1u)) continue;
@@ -248,9 +250,9 @@ bool release_warp_syncs(BlockRun& b) {
     if (!all_here) continue;
     for (unsigned lane = 0; lane < 32; ++lane)
       if (f.mask >> lane & 1u) b.fibers[warp * 32 + lane].state = State::Ready;
-    released = true;
+    return true;
   }
-  return released;
+  return false;
 }
 
 // Every live thread waits somewhere and no warp operation could complete:
@@ -307,6 +309,21 @@ void run_block(BlockRun& b, const LaunchConfig& cfg, uint64_t block_linear, cons
   }
 }
 
+// Note [Warps run ahead]
+// On a GPU the warps of a block are scheduled independently: between two
+// __syncthreads one warp may be far ahead of another, through any number
+// of its own shuffles, or not have started. The emulator runs a block warp
+// by warp, in the schedule's order: a warp's lanes run (in the schedule's
+// order) until each waits or returns; when all the lanes of its warp
+// operation are there, that operation completes and the warp goes on at
+// once; only when the warp waits at the block barrier (or is done) does
+// the next warp start. When every warp waits there, the barrier releases
+// them all and the next pass begins. So under `forward` warp 0 runs to the
+// barrier before warp 1 starts, and under `reverse` the last warp does:
+// for any two warps both orders are tried. A kernel that reuses shared
+// memory in a loop without a barrier at the end of each pass is caught
+// this way: one warp runs into the next pass and overwrites a value that
+// another warp has not read yet.
 void run_block_to_end(BlockRun& b, const LaunchConfig& cfg, uint64_t block_linear, const Schedule& schedule) {
   const dim3 grid = cfg.grid, block = cfg.block;
   const dim3 block_idx(static_cast<unsigned>(block_linear % grid.x),
@@ -327,18 +344,28 @@ void run_block_to_end(BlockRun& b, const LaunchConfig& cfg, uint64_t block_linea
   // the first write shows.
   b.dynamic_shared.assign(cfg.shared_bytes, 0xFF);
   b.error = nullptr;
-  std::vector<unsigned> runnable;
-  for (uint64_t round = 0;; ++round) {
-    runnable.clear();
-    for (unsigned t = 0; t < b.threads; ++t)
-      if (b.fibers[t].state == State::Fresh || b.fibers[t].state == State::Ready) runnable.push_back(t);
-    order_round(runnable, schedule, block_linear, round);
-    for (unsigned t : runnable) {
-      resume(b, t);
-      if (b.error) std::rethrow_exception(b.error);  // the other fibers are abandoned where they wait
+  // Note [Warps run ahead]
+  std::vector<unsigned> warps, lanes;
+  uint64_t salt = 0;
+  for (;;) {
+    warps.clear();
+    for (unsigned w = 0; w < (b.threads + 31) / 32; ++w) warps.push_back(w);
+    order(warps, schedule, block_linear, salt++);
+    for (unsigned w : warps) {
+      const unsigned first = w * 32, last = std::min(first + 32, b.threads);
+      do {
+        lanes.clear();
+        for (unsigned t = first; t < last; ++t)
+          if (b.fibers[t].state == State::Fresh || b.fibers[t].state == State::Ready) lanes.push_back(t);
+        order(lanes, schedule, block_linear, salt++);
+        for (unsigned t : lanes) {
+          resume(b, t);
+          if (b.error) std::rethrow_exception(b.error);  // the other fibers are abandoned where they wait
+        }
+      } while (release_warp_sync(b, w));
     }
     if (std::all_of(b.fibers.begin(), b.fibers.end(), [](const Fiber& f) { return f.state == State::Done; })) return;
-    if (!release_warp_syncs(b)) release_block_barrier(b);
+    release_block_barrier(b);
   }
 }
 

@@ -24,9 +24,11 @@
 //     they would on a GPU);
 //   * float4 and int4 are alignas(16), so UBSan's alignment check catches a
 //     misaligned vector load.
-// Between two barriers the threads run one after another, in an order that
-// EMBER_SIMT_SCHEDULE sets (forward, reverse, random:SEED): a missing
-// __syncthreads shows as a wrong result under one order or another. What it
+// Between two barriers the threads run one after another, warp by warp, a
+// warp running ahead through its own shuffles (Note [Warps run ahead] in
+// scheduler.cpp), in an order that EMBER_SIMT_SCHEDULE sets (forward,
+// reverse, random:SEED): a missing __syncthreads shows as a wrong result
+// under one order or another. What it
 // cannot show: memory-ordering races (fibers never interleave inside a
 // step), performance, inline PTX, tensor cores and cp.async (docs/cuda.md).
 #pragma once
