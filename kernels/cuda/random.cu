@@ -8,39 +8,16 @@
 // and one rounding, so every GPU and the CPU agree exactly. Normals use the
 // device's log1p, cos and sin: on the emulator they are the C library's (the
 // CPU's, so the same bits); on a GPU, CUDA's, within 2 ulp (docs/cuda.md).
+#include "ember/core/philox.h"
 #include "launchers.h"
 
 namespace ember::kernels::cuda {
 
 namespace {
 
-// Philox4x32-10, as Generator::philox (core/src/generator.cpp).
-struct Words {
-  uint32_t w[4];
-};
-EMBER_HD Words philox(uint64_t key, uint64_t counter) {
-  constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;
-  constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kMul0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kMul1) * c2;
-    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c1 = static_cast<uint32_t>(p1);
-    c3 = static_cast<uint32_t>(p0);
-    c0 = n0;
-    c2 = n2;
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  return {{c0, c1, c2, c3}};
-}
-
 // The block's two uniform doubles in [0, 1): 53 bits each.
 EMBER_HD void uniform_pair(uint64_t seed, uint64_t block, double (&u)[2]) {
-  const Words w = philox(seed, block);
+  const PhiloxBlock w = philox4x32_10(seed, block);  // core/philox.h
   for (int j = 0; j < 2; ++j)
     u[j] = static_cast<double>((static_cast<uint64_t>(w.w[2 * j]) << 32 | w.w[2 * j + 1]) >> 11) * 0x1.0p-53;
 }
