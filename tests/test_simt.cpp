@@ -137,6 +137,21 @@ __global__ void partial_shuffle_kernel(int* out) {
   if (threadIdx.x < 16) out[threadIdx.x] = __shfl_down_sync(0xFFFFFFFFu, int(threadIdx.x), 1);
 }
 
+// Lanes 16..31 shuffle among themselves in a branch, then the whole warp
+// does: valid, whichever half reaches its shuffle first.
+__global__ void nested_masks_kernel(int* out) {
+  int v = int(threadIdx.x);
+  if (threadIdx.x >= 16) v = __shfl_down_sync(0xFFFF0000u, v, 1, 16);  // within the upper half
+  out[threadIdx.x] = __shfl_sync(0xFFFFFFFFu, v, 31);                  // lane 31's, to every lane
+}
+
+__global__ void divergent_shuffle_kernel(int* out) {  // two full-mask shuffles, one per branch
+  int v = int(threadIdx.x);
+  if (threadIdx.x < 8) v = __shfl_xor_sync(0xFFFFFFFFu, v, 1);
+  else v = __shfl_xor_sync(0xFFFFFFFFu, v, 2);
+  out[threadIdx.x] = v;
+}
+
 __global__ void throwing_kernel(const int64_t* index, int64_t size) {
   EMBER_CHECK(index[threadIdx.x] < size, IndexError, "gather_kernel: index ", index[threadIdx.x],
               " is out of range for size ", size);
@@ -284,6 +299,18 @@ TEST_CASE("a barrier after an early return is an error, as is a shuffle a lane n
   launch(early_return_kernel, dim3(1), dim3(64), 0, nullptr, out.data(), 64);  // no thread returns early: fine
   REQUIRE_THROWS_WITH_ALL(launch(partial_shuffle_kernel, dim3(1), dim3(32), 0, nullptr, out.data()), DeviceError,
                           "returned, but lane", "waits for it");
+}
+
+TEST_CASE("lanes of a smaller mask may shuffle first, but lanes of one mask at two shuffles are an error",
+          "[simt][warp][bites]") {
+  for (const simt::Schedule& s : kSchedules) {
+    UseSchedule use(s);
+    std::vector<int> out(32, -1);
+    launch(nested_masks_kernel, dim3(1), dim3(32), 0, nullptr, out.data());
+    CHECK(out == std::vector<int>(32, 31));  // lane 31 keeps its own value: lane 32 of a 16-wide segment is absent
+    REQUIRE_THROWS_WITH_ALL(launch(divergent_shuffle_kernel, dim3(1), dim3(32), 0, nullptr, out.data()), DeviceError,
+                            "divergent warp operations", "test_simt.cpp:");
+  }
 }
 
 TEST_CASE("a launch over the limits is refused, naming the launch", "[simt][bites]") {

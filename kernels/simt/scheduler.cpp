@@ -238,14 +238,10 @@ bool release_warp_sync(BlockRun& b, unsigned warp) {
                             std::snprintf(buf, sizeof buf, "%08x", f.mask);
                             return std::string(buf);
                           }() + ")");
-      if (other.state != State::AtWarpSync) {
+      // A lane of the mask elsewhere may still come: it may wait in another
+      // operation, of a mask of its own, that completes first.
+      if (other.state != State::AtWarpSync || other.mask != f.mask || other.file != f.file || other.line != f.line)
         all_here = false;
-        continue;
-      }
-      if (other.mask != f.mask || other.file != f.file || other.line != f.line)
-        throw DeviceError("simt: divergent warp operations in warp " + std::to_string(warp) + ": lanes wait at " +
-                          where(f.file, f.line) + " and at " + where(other.file, other.line) +
-                          " (each warp operation must be reached by every lane of its mask)");
     }
     if (!all_here) continue;
     for (unsigned lane = 0; lane < 32; ++lane)
@@ -256,12 +252,21 @@ bool release_warp_sync(BlockRun& b, unsigned warp) {
 }
 
 // Every live thread waits somewhere and no warp operation could complete:
-// the block barrier releases them, if they all wait at the same one.
+// the block barrier releases them, if they all wait at the same one. A warp
+// operation still waiting is a deadlock, or lanes of one mask at two
+// different operations.
 void release_block_barrier(BlockRun& b) {
   const Fiber* at_barrier = nullptr;
   const Fiber* done = nullptr;
   for (const Fiber& f : b.fibers) {
     if (f.state == State::AtWarpSync) {
+      for (unsigned lane = 0; lane < 32; ++lane) {
+        const Fiber& g = b.fibers[f.linear / 32 * 32 + lane];
+        if ((f.mask >> lane & 1u) && g.state == State::AtWarpSync && (g.file != f.file || g.line != f.line))
+          throw DeviceError("simt: divergent warp operations in warp " + std::to_string(f.linear / 32) +
+                            ": lanes wait at " + where(f.file, f.line) + " and at " + where(g.file, g.line) +
+                            " (each warp operation must be reached by every lane of its mask)");
+      }
       const Fiber* other = nullptr;
       for (const Fiber& g : b.fibers)
         if (g.state == State::AtBarrier) other = &g;
