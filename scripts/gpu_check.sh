@@ -62,14 +62,17 @@ work=$(mktemp -d /tmp/gpu-check.XXXXXX)
 [[ $dry == 0 ]] && mkdir -p "$out"
 
 # cuDNN, cuBLAS and NCCL by their versioned names: on the GPU machine they
-# live inside Python packages (nvidia-cudnn-cu13, nvidia-cublas, ...).
+# live inside Python packages (nvidia-cudnn-cu13, nvidia-cublas, ...). Only
+# recorded: Ember links none of them yet, and putting those folders on
+# LD_LIBRARY_PATH could hand our programs the packages' libcudart instead of
+# the toolkit's they were built with.
 find_lib() {
   local name=$1 dirs
-  dirs=$(python3 -c 'import sys; print("\n".join(p for p in sys.path if p))' 2>/dev/null)
+  dirs=$(timeout 20 python3 -c 'import sys; print("\n".join(p for p in sys.path if p))' 2>/dev/null)
   for d in $dirs /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do
     [[ -d $d ]] || continue
     local hit
-    hit=$(find "$d" -maxdepth 4 -name "$name" 2>/dev/null | head -1)
+    hit=$(timeout 20 find "$d" -maxdepth 4 -name "$name" 2>/dev/null | head -1)
     [[ -n $hit ]] && { echo "$hit"; return; }
   done
 }
@@ -77,7 +80,6 @@ libs=""
 for lib in libcudnn.so.9 libcublas.so.13 libnccl.so.2; do
   path=$( [[ $dry == 0 ]] && find_lib $lib )
   libs+="| $lib | ${path:-not found} |"$'\n'
-  [[ -n $path ]] && export LD_LIBRARY_PATH="$(dirname "$path")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
 
 versions() {
@@ -89,7 +91,7 @@ versions() {
   echo "| host compiler | $(c++ --version 2>/dev/null | head -1) |"
   echo "| CMake | $(cmake --version 2>/dev/null | head -1) |"
   echo "| compute-sanitizer | $(compute-sanitizer --version 2>/dev/null | grep -i version | head -1) |"
-  echo "| PyTorch | $(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' 2>/dev/null) |"
+  echo "| PyTorch | $(timeout 60 python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' 2>/dev/null) |"
   echo "| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores |"
 }
 [[ $dry == 0 ]] && versions >"$work/versions.md" 2>/dev/null
@@ -125,6 +127,8 @@ write_summary() {
   tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
 }
 
+[[ $dry == 0 ]] && write_summary  # something comes back even if the build is cut short
+
 # ---- running a step ----
 
 # run_step NAME COMMAND: runs COMMAND (a bash string) under the step's
@@ -132,13 +136,18 @@ write_summary() {
 run_step() {
   local name=$1 cmd=$2 budget=${BUDGET[$1]}
   local left=$(( deadline - ($(date +%s) - started) ))
-  (( left < budget )) && budget=$(( left - 5 ))
+  (( left - 5 < budget )) && budget=$(( left - 5 ))  # timeout's --kill-after may add 5 s
   if [[ $dry == 1 ]]; then
     printf '[%s] timeout %ss: %s\n' "$name" "${BUDGET[$name]}" "$cmd"
     return
   fi
   if (( budget < 10 )); then
     RESULT[$name]=skipped NOTE[$name]="no time left before the ${deadline} s deadline"
+    write_summary
+    return
+  fi
+  if [[ $name != build && ${RESULT[build]:-} == FAILED ]]; then
+    RESULT[$name]=skipped NOTE[$name]="the build failed"
     write_summary
     return
   fi
@@ -152,11 +161,11 @@ run_step() {
   elif [[ $name == train && $rc != 0 ]] && grep -q "has no kernel in cuda:" "$work/$name.log"; then
     RESULT[$name]=skipped
     NOTE[$name]="needs a kernel a later issue adds: $(grep -o '[a-z_0-9]* has no kernel in cuda:[a-z]*' "$work/$name.log" | head -1)"
-  elif [[ $rc == 77 ]]; then
+  elif [[ $rc == 77 ]] && grep -q SKIPPED "$work/$name.log"; then
     RESULT[$name]=FAILED NOTE[$name]="the program saw no CUDA device: $(grep -m1 SKIPPED "$work/$name.log")"
   elif [[ $rc == 0 ]]; then
     RESULT[$name]=passed
-  elif [[ $rc == 124 || $rc == 137 ]]; then
+  elif [[ $rc == 124 || $rc == 137 ]] && (( TIME[$name] >= budget )); then
     RESULT[$name]=FAILED NOTE[$name]="timed out after ${budget} s"
   else
     RESULT[$name]=FAILED NOTE[$name]="exit code $rc; last line: $(tail -1 "$work/$name.log" | tr '|' '/' | cut -c1-160)"
@@ -181,9 +190,10 @@ targets="test_cuda ember-mnist ember-bench-cuda-memory"
 test_cuda="$build_dir/tests/test_cuda"
 sanitizer="compute-sanitizer --error-exitcode 3 --print-limit 20"
 
-want build && run_step build "cmake ${cmake_args[*]} && cmake --build $build_dir -j $jobs --target $targets"
+want build && run_step build "cmake $(printf '%q ' "${cmake_args[@]}") && cmake --build $build_dir -j $jobs --target $targets"
 want tests && run_step tests "$test_cuda --durations yes"
-# Everything but the gradient tables (the same kernels, many more launches).
+# The kernel tests and every table but the gradient ones (the same kernels,
+# many more launches).
 want memcheck && run_step memcheck "$sanitizer --tool memcheck $test_cuda '[kernels],[tables]~*gradcheck*'"
 want racecheck && run_step racecheck "$sanitizer --tool racecheck $test_cuda '[shared]' && \
   $sanitizer --tool synccheck $test_cuda '[shared]'"

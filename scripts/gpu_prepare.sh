@@ -35,6 +35,10 @@ cp /usr/lib/cmake/Catch2/Catch.cmake /usr/lib/cmake/Catch2/CatchAddTests.cmake "
 # accepts the versions our find_package calls ask for.
 package() {  # name version target include-subdir [extra cmake]
   local name=$1 version=$2 target=$3 sub=$4 extra=${5:-}
+  if [[ -z $version ]]; then
+    echo "gpu_prepare.sh: no version for $name: is its Debian package installed? (bash scripts/setup.sh)" >&2
+    exit 1
+  fi
   cat >"$dest/cmake/${name}Config.cmake" <<EOF
 # Written by scripts/gpu_prepare.sh: ${name} ${version}, headers carried in .gpu-carry/include.
 if(NOT TARGET ${target})
