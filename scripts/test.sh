@@ -13,6 +13,10 @@ bash scripts/prepare_data.sh mnist-digits
 # ...so the tests that need it must not quietly skip here.
 export EMBER_REQUIRE_DATA=1
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
+# Paths relative to the checkout, so that a clean clone in another folder
+# (as CI makes) still hits the cache; without this every clone compiles cold.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 run_preset() {
   local preset=$1
