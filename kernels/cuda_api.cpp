@@ -6,6 +6,7 @@
 #include "ember/kernels/register.h"
 
 #ifdef EMBER_HAVE_CUDA
+#include "cuda/gemm.h"
 #include "cuda/runtime.h"
 #endif
 
@@ -55,11 +56,25 @@ void synchronize(int device) {
   allocator_of(device);  // checks the index
   kernels::cuda::synchronize(device);
 }
+std::vector<std::string> sgemm_variants() {
+  std::vector<std::string> names;
+  for (const auto& [v, name] : kernels::cuda::sgemm_names()) names.push_back(name);
+  return names;
+}
+std::string sgemm() {
+  for (const auto& [v, name] : kernels::cuda::sgemm_names())
+    if (v == kernels::cuda::sgemm_variant()) return name;
+  return "?";
+}
+void set_sgemm(const std::string& name) { kernels::cuda::set_sgemm_variant(name); }
 #else
 MemoryStats memory_stats(int) { not_built("memory_stats"); }
 void empty_cache(int) { not_built("empty_cache"); }
 void set_memory_limit(size_t, int) { not_built("set_memory_limit"); }
 void synchronize(int) { not_built("synchronize"); }
+std::vector<std::string> sgemm_variants() { not_built("sgemm_variants"); }
+std::string sgemm() { not_built("sgemm"); }
+void set_sgemm(const std::string&) { not_built("set_sgemm"); }
 #endif
 
 }  // namespace ember::cuda

@@ -7,24 +7,25 @@
 #   bash scripts/gpu_check.sh [--dry-run] [--only STEP] [--carry DIR] [--out DIR] [--deadline SECONDS]
 #
 # Steps (budget in seconds):
-#   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench-cuda-memory
+#   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench-cuda-memory, ember-bench-sgemm
 #   tests       60  the CUDA test suite (op tables, launch paths, runtime)
 #   memcheck    90  compute-sanitizer memcheck over the kernels' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
 #   train       60  ember-mnist on cuda:0, a few hundred steps
-#   bench       60  ember-bench-cuda-memory and bench/torch_cuda_memory.py, quick mode
+#   bench       90  ember-bench-cuda-memory, ember-bench-sgemm and their PyTorch twins, quick mode
 # A step whose tool answers "Device not supported" (compute-sanitizer under
 # gVisor), or whose program needs kernels a later issue adds, is "skipped",
 # not "failed". The whole run stops at --deadline (default 520 s): a step
 # that would run past it gets what is left, or is skipped.
 #
 # Output ($OUT, or --out; at most 8 files): summary.md, logs.tar.gz (every
-# step's log), bench-ember.csv, bench-torch.csv.
+# step's log), bench-ember.csv, bench-torch.csv, sgemm-ember.csv,
+# sgemm-torch.csv.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=(build tests memcheck racecheck train bench)
-declare -A BUDGET=([build]=240 [tests]=60 [memcheck]=90 [racecheck]=90 [train]=60 [bench]=60)
+declare -A BUDGET=([build]=240 [tests]=60 [memcheck]=90 [racecheck]=90 [train]=60 [bench]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
@@ -123,6 +124,12 @@ write_summary() {
       echo
       cat "$work/bench.md"
     fi
+    if [[ -f $work/sgemm.md ]]; then
+      echo
+      echo "## The SGEMM ladder, quick mode (TFLOP/s; cuBLAS through PyTorch, TF32 off)"
+      echo
+      cat "$work/sgemm.md"
+    fi
   } >"$out/summary.md"
   tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
 }
@@ -186,7 +193,7 @@ if [[ -d $carry/cmake ]]; then  # scripts/gpu_prepare.sh's header-only libraries
   for pkg in Eigen3 Catch2 nlohmann_json CLI11; do cmake_args+=(-D${pkg}_DIR="$PWD/$carry/cmake"); done
   cmake_args+=(-DZLIB_INCLUDE_DIR="$PWD/$carry/include" -DZLIB_LIBRARY="$PWD/$carry/lib/libz.a")
 fi
-targets="test_cuda ember-mnist ember-bench-cuda-memory"
+targets="test_cuda ember-mnist ember-bench-cuda-memory ember-bench-sgemm"
 test_cuda="$build_dir/tests/test_cuda"
 sanitizer="compute-sanitizer --error-exitcode 3 --print-limit 20"
 
@@ -201,7 +208,9 @@ want train && run_step train "$build_dir/examples/ember-mnist train --device cud
   --max-steps 300 --data-dir datasets/mnist-digits --out $work/run"
 if want bench; then
   run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $out/bench-ember.csv && \
-    python3 bench/torch_cuda_memory.py --quick --csv $out/bench-torch.csv"
+    python3 bench/torch_cuda_memory.py --quick --csv $out/bench-torch.csv && \
+    $build_dir/bench/ember-bench-sgemm --quick --csv $out/sgemm-ember.csv && \
+    python3 bench/torch_sgemm.py --quick --csv $out/sgemm-torch.csv"
   if [[ $dry == 0 && -f $out/bench-ember.csv && -f $out/bench-torch.csv ]]; then
     python3 - "$out/bench-ember.csv" "$out/bench-torch.csv" >"$work/bench.md" <<'EOF'
 import csv, sys
@@ -213,6 +222,18 @@ for name, e in ember.items():
     t = torch.get(name)
     tg = float(t["gbps"]) if t else float("nan")
     print(f"| {name} | {e['shape']} | {float(e['gbps']):.0f} | {tg:.0f} | {float(e['gbps']) / tg:.2f} |")
+EOF
+    write_summary
+  fi
+  if [[ $dry == 0 && -f $out/sgemm-ember.csv && -f $out/sgemm-torch.csv ]]; then
+    python3 - "$out/sgemm-ember.csv" "$out/sgemm-torch.csv" >"$work/sgemm.md" <<'EOF'
+import csv, sys
+cublas = {r["size"]: float(r["tflops"]) for r in csv.DictReader(open(sys.argv[2]))}
+print("| variant | size | Ember | cuBLAS | Ember / cuBLAS |")
+print("| --- | --- | --- | --- | --- |")
+for r in csv.DictReader(open(sys.argv[1])):
+    c = cublas.get(r["size"], float("nan"))
+    print(f"| {r['variant']} | {r['size']} | {float(r['tflops']):.2f} | {c:.2f} | {float(r['tflops']) / c:.2f} |")
 EOF
     write_summary
   fi

@@ -1,8 +1,8 @@
 // cuda:ember, the root of the CUDA chain: the device runtime (runtime.h) and
-// Ember's own kernels for the memory-bound primitives (copy.cu,
-// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu).
-// The compute-bound ones (matmul, convolution, pooling, batch norm, the
-// loss) come with the next CUDA issue: supports() does not claim them, so
+// Ember's own kernels: the memory-bound primitives (copy.cu,
+// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu)
+// and matmul (matmul.cpp over the SGEMM ladder). Convolution, pooling,
+// batch norm and the loss come next: supports() does not claim them, so
 // prim:: fails loudly with "has no kernel in cuda:ember yet" (Note [Backend
 // registry]), never a silent fallback to the CPU.
 //
@@ -20,7 +20,7 @@ class CudaBackend final : public Backend {
   CudaBackend()
       : Backend(DeviceType::CUDA, "ember", "",
                 {Primitive::Copy, Primitive::CopyFromHost, Primitive::CopyToHost, Primitive::Fill, Primitive::Arange,
-                 Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Softmax,
+                 Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Matmul, Primitive::Softmax,
                  Primitive::IndexSelect, Primitive::IndexAdd, Primitive::Gather, Primitive::ScatterAdd,
                  Primitive::RandomUniform, Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate,
                  Primitive::AdamUpdate, Primitive::Synchronize}) {}
@@ -56,6 +56,9 @@ class CudaBackend final : public Backend {
   }
   void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a) override {
     cuda::reduce(ctx, op, out, a);
+  }
+  void matmul(const ExecContext& ctx, const TensorView& out, const TensorView& a, const TensorView& b) override {
+    cuda::matmul(ctx, out, a, b);
   }
   void softmax(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, bool log) override {
     cuda::softmax(ctx, out, a, dim, log);

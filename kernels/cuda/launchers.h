@@ -22,6 +22,9 @@ void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond
 // reduce.cu
 void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a);
 
+// matmul.cpp (the kernels: sgemm_simple.cu, sgemm_blocked.cu)
+void matmul(const ExecContext& ctx, const TensorView& out, const TensorView& a, const TensorView& b);
+
 // softmax.cu
 void softmax(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, bool log);
 

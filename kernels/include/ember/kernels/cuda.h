@@ -1,5 +1,6 @@
 // The CUDA device from the user's side, as torch.cuda: whether it is there,
-// its memory statistics and cache, and synchronization. docs/cuda.md.
+// its memory statistics and cache, synchronization, and the choice of
+// SGEMM kernel. docs/cuda.md.
 //
 //   if (ember::cuda::is_available()) {
 //     model.to(ember::Device("cuda:0"));
@@ -9,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace ember::cuda {
 
@@ -43,5 +46,14 @@ void set_memory_limit(size_t bytes, int device = 0);
 // Waits for the device's queued work; raises the errors its kernels
 // recorded (an index out of range: Note [Device error flag]).
 void synchronize(int device = 0);
+
+// The SGEMM kernel float32 matmuls use, one rung of the ladder (Note [SGEMM
+// ladder] in kernels/cuda/gemm.h): "naive", "coalesced", "smem_tiled",
+// "reg_tiled_1d", "reg_tiled_2d", "vec4", "warp_tiled". The default is
+// warp_tiled, or EMBER_SGEMM=<name> at start-up. ValueError for an unknown
+// name, listing the names.
+std::vector<std::string> sgemm_variants();
+std::string sgemm();
+void set_sgemm(const std::string& name);
 
 }  // namespace ember::cuda
