@@ -1,10 +1,10 @@
 // cuda:ember, the root of the CUDA chain: the device runtime (runtime.h) and
 // Ember's own kernels: the memory-bound primitives (copy.cu,
-// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu)
-// and matmul (matmul.cpp over the SGEMM ladder). Convolution, pooling,
-// batch norm and the loss come next: supports() does not claim them, so
-// prim:: fails loudly with "has no kernel in cuda:ember yet" (Note [Backend
-// registry]), never a silent fallback to the CPU.
+// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu),
+// matmul (matmul.cpp over the SGEMM ladder) and the fused cross-entropy
+// (loss.cu). Convolution, pooling and batch norm come next: supports() does
+// not claim them, so prim:: fails loudly with "has no kernel in cuda:ember
+// yet" (Note [Backend registry]), never a silent fallback to the CPU.
 //
 // The same file serves real GPUs and the SIMT emulator (EMBER_SIMT), where
 // cuda:0 is host memory and the kernels run as fibers on the CPU.
@@ -20,8 +20,9 @@ class CudaBackend final : public Backend {
   CudaBackend()
       : Backend(DeviceType::CUDA, "ember", "",
                 {Primitive::Copy, Primitive::CopyFromHost, Primitive::CopyToHost, Primitive::Fill, Primitive::Arange,
-                 Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Matmul, Primitive::Softmax,
-                 Primitive::IndexSelect, Primitive::IndexAdd, Primitive::Gather, Primitive::ScatterAdd,
+                 Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Matmul,
+                 Primitive::Softmax, Primitive::IndexSelect, Primitive::IndexAdd, Primitive::Gather,
+                 Primitive::ScatterAdd, Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward,
                  Primitive::RandomUniform, Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate,
                  Primitive::AdamUpdate, Primitive::Synchronize}) {}
 
@@ -56,6 +57,15 @@ class CudaBackend final : public Backend {
   }
   void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a) override {
     cuda::reduce(ctx, op, out, a);
+  }
+  void cross_entropy_forward(const ExecContext& ctx, const TensorView& loss, const TensorView& lse,
+                             const TensorView& logits, const TensorView& target, double label_smoothing) override {
+    cuda::cross_entropy_forward(ctx, loss, lse, logits, target, label_smoothing);
+  }
+  void cross_entropy_backward(const ExecContext& ctx, const TensorView& grad_logits, const TensorView& grad_loss,
+                              const TensorView& logits, const TensorView& lse, const TensorView& target,
+                              double label_smoothing) override {
+    cuda::cross_entropy_backward(ctx, grad_logits, grad_loss, logits, lse, target, label_smoothing);
   }
   void matmul(const ExecContext& ctx, const TensorView& out, const TensorView& a, const TensorView& b) override {
     cuda::matmul(ctx, out, a, b);

@@ -199,7 +199,7 @@ bool all_contiguous(const Indexer<N>& ix) {
 // It records the first problem in a small struct in device memory instead
 // (atomicCAS on `code`), and the host reads it the next time data reaches
 // it (copy_to_host, synchronize), throwing an IndexError that names the op.
-enum class DeviceErrorCode : int { None = 0, IndexSelect, IndexAdd, Gather, ScatterAdd };
+enum class DeviceErrorCode : int { None = 0, IndexSelect, IndexAdd, Gather, ScatterAdd, CrossEntropy };
 struct DeviceErrorFlag {
   int code;       // DeviceErrorCode; 0 while all is well
   int64_t value;  // the bad index

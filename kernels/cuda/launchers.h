@@ -22,6 +22,13 @@ void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond
 // reduce.cu
 void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a);
 
+// loss.cu
+void cross_entropy_forward(const ExecContext& ctx, const TensorView& loss, const TensorView& lse,
+                           const TensorView& logits, const TensorView& target, double label_smoothing);
+void cross_entropy_backward(const ExecContext& ctx, const TensorView& grad_logits, const TensorView& grad_loss,
+                            const TensorView& logits, const TensorView& lse, const TensorView& target,
+                            double label_smoothing);
+
 // matmul.cpp (the kernels: sgemm_simple.cu, sgemm_blocked.cu)
 void matmul(const ExecContext& ctx, const TensorView& out, const TensorView& a, const TensorView& b);
 

@@ -23,6 +23,7 @@ const char* op_of(DeviceErrorCode code) {
     case DeviceErrorCode::IndexAdd: return "index_add";
     case DeviceErrorCode::Gather: return "gather";
     case DeviceErrorCode::ScatterAdd: return "scatter_add";
+    case DeviceErrorCode::CrossEntropy: return "cross_entropy (a target class)";
     case DeviceErrorCode::None: break;
   }
   return "a CUDA kernel";
