@@ -11,7 +11,7 @@
 #   tests       60  the CUDA test suite (op tables, launch paths, runtime)
 #   memcheck    90  compute-sanitizer memcheck over the kernels' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
-#   train       60  ember-mnist on cuda:0: the MLP, 300 steps
+#   train       60  ember-mnist on cuda:0: LeNet, 300 steps
 #   bench       90  ember-bench-cuda-memory, ember-bench-sgemm and their PyTorch twins, quick mode
 # A step whose tool answers "Device not supported" (compute-sanitizer under
 # gVisor), or whose program needs kernels a later issue adds, is "skipped",
@@ -204,8 +204,8 @@ want tests && run_step tests "$test_cuda --durations yes"
 want memcheck && run_step memcheck "$sanitizer --tool memcheck $test_cuda '[kernels],[tables]~*gradcheck*'"
 want racecheck && run_step racecheck "$sanitizer --tool racecheck $test_cuda '[shared]' && \
   $sanitizer --tool synccheck $test_cuda '[shared]'"
-# The MLP: its every op has a CUDA kernel (LeNet and the CNN wait for the convolution kernels).
-want train && run_step train "$build_dir/examples/ember-mnist train --device cuda --model mlp --epochs 1 \
+# LeNet: its every op has a CUDA kernel (the default CNN waits for batch norm).
+want train && run_step train "$build_dir/examples/ember-mnist train --device cuda --model lenet --epochs 1 \
   --max-steps 300 --data-dir datasets/mnist-digits --out $work/run"
 if want bench; then
   run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $out/bench-ember.csv && \

@@ -4,6 +4,8 @@
 // pinned DataLoader batches. The tables' shapes are small, so without these
 // the thread-per-group and chunked reductions, the long-row softmax and
 // arange would run in no test (a mutant of each survived the tables).
+#include <limits>
+
 #include <ember/data/loader.h>
 #include <ember/kernels/cuda.h>
 
@@ -177,5 +179,26 @@ TEST_CASE("pinned DataLoader batches hold the same data and move to the device",
     CHECK(equal(ia->images, ib->images));
     CHECK(equal(ia->labels, ib->labels));
     CHECK(equal(ib->images.to(kGpu).to(kCPU), ia->images));
+  }
+}
+
+TEST_CASE("CUDA max pooling takes the first NaN, then the first of equal maxima, as the CPU does", "[cuda][kernels]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x0 = from_vector<float>({1, 3, 3, 2, nan, 0, 5, 5, 2, 2, 2, 2, -1, nan, nan, 0}, {1, 1, 4, 4});
+  struct Window {
+    Pair kernel, stride, padding;
+  };
+  for (const Window& w :
+       {Window{{2, 2}, {2, 2}, {0, 0}}, Window{{3, 3}, {1, 1}, {1, 1}}, Window{{2, 3}, {1, 2}, {1, 1}}}) {
+    auto run = [&](Device d) {
+      Tensor x = x0.to(d).detach().requires_grad_();
+      Tensor y = max_pool2d(x, w.kernel, w.stride, w.padding);
+      y.sum().backward();
+      return std::pair{y.to(kCPU), x.grad().to(kCPU)};
+    };
+    const auto [y_cpu, g_cpu] = run(kCPU);
+    const auto [y_gpu, g_gpu] = run(kGpu);
+    check_close(y_gpu, ref_of(y_cpu), 0, 0, "max_pool2d values");
+    CHECK(equal(g_gpu, g_cpu));  // each gradient lands where the CPU's does
   }
 }

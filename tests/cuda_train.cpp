@@ -1,11 +1,13 @@
-// Training on the CUDA device (part of test_cuda): the fused cross-entropy
-// kernels against the CPU, their device error flag, and whole training
-// steps of a model whose every op has a CUDA kernel, compared with the same
-// steps on the CPU.
+// Training on the CUDA device (part of test_cuda): whole training steps of
+// a model whose every op has a CUDA kernel, compared with the same steps on
+// the CPU; the cross-entropy's device error flag; and the convolution with
+// its three gradients on shapes that cross the implicit GEMM's tiles (the
+// op tables' shapes are small), rerun under every schedule CI uses.
 #include <ember/kernels/cuda.h>
 #include <ember/nn/nn.h>
 #include <ember/optim/optim.h>
 
+#include "../examples/mnist/models.h"
 #include "support.h"
 
 using namespace ember;
@@ -39,7 +41,41 @@ std::vector<double> mlp_losses(Device device, DType dtype) {
   return losses;
 }
 
+// Three Adam steps of LeNet (convolutions, max pooling, linear layers) on a
+// fixed batch of 8; the losses.
+std::vector<double> lenet_losses(Device device, DType dtype) {
+  manual_seed(5);
+  mnist::LeNet net;
+  net.to(dtype);
+  net.to(device);
+  optim::Adam adam(net.parameters(), {.lr = 1e-3});
+  Generator g(6);
+  const Tensor x = rand({8, 1, 28, 28}, {.dtype = dtype}, &g).to(device);
+  const Tensor y = randint(0, 10, {8}, {.dtype = DType::Int64}, &g).to(device);
+  std::vector<double> losses;
+  for (int step = 0; step < 3; ++step) {
+    Tensor loss = cross_entropy(net(x), y);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    losses.push_back(loss.item<double>());
+  }
+  return losses;
+}
+
 }  // namespace
+
+TEST_CASE("LeNet trains on the GPU as on the CPU: 3 Adam steps at batch 8", "[cuda][kernels][train]") {
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const std::vector<double> cpu = lenet_losses(kCPU, dt), gpu = lenet_losses(kGpu, dt);
+    const double rtol = dt == DType::Float32 ? 1e-4 : 1e-10;
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      INFO(dtype_name(dt) << " step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
+      CHECK(std::abs(gpu[i] - cpu[i]) <= rtol * std::abs(cpu[i]));
+    }
+    CHECK(cpu.back() < cpu.front());
+  }
+}
 
 TEST_CASE("an MLP trains on the GPU as on the CPU: 3 Adam steps with dropout and label smoothing",
           "[cuda][kernels][train]") {
@@ -60,4 +96,45 @@ TEST_CASE("a target class out of range on the device is reported at the next syn
   Tensor loss = cross_entropy(logits, from_vector<int64_t>({0, 4, 1}).to(kGpu));  // 4 >= 4 classes
   REQUIRE_THROWS_WITH_ALL(loss.to(kCPU), IndexError, "cross_entropy", "index 4", "size 4");
   CHECK(std::isfinite(cross_entropy(logits, from_vector<int64_t>({0, 3, 1}).to(kGpu)).item<double>()));
+}
+
+TEST_CASE("CUDA convolution and its three gradients agree with the CPU on shapes no tile divides",
+          "[cuda][kernels][shared]") {
+  struct Config {
+    int64_t groups, stride, padding, dilation;
+    bool bias;
+  };
+  for (const Config& c : std::vector<Config>{{1, 1, 0, 1, true}, {2, 2, 1, 1, true}, {1, 2, 2, 2, false},
+                                            {3, 1, 1, 2, true}}) {
+    INFO("groups " << c.groups << ", stride " << c.stride << ", padding " << c.padding << ", dilation "
+                   << c.dilation << (c.bias ? ", bias" : ""));
+    Generator g(11);
+    const Tensor x0 = rand({2, 6, 13, 11}, {}, &g), w0 = rand({12, 6 / c.groups, 3, 3}, {}, &g) - 0.5,
+                 b0 = rand({12}, {}, &g);
+    const Conv2dOptions opts{.stride = {c.stride, c.stride}, .padding = {c.padding, c.padding},
+                             .dilation = {c.dilation, c.dilation}, .groups = c.groups};
+    auto run = [&](Device d) {
+      Tensor x = x0.to(d).detach().requires_grad_(), w = w0.to(d).detach().requires_grad_(),
+             b = b0.to(d).detach().requires_grad_();
+      Tensor y = conv2d(x, w, c.bias ? b : Tensor(), opts);
+      Generator gg(12);
+      (y * rand(y.shape(), {}, &gg).to(d)).sum().backward();  // a grad_y with no pattern
+      return std::vector<Tensor>{y.to(kCPU), x.grad().to(kCPU), w.grad().to(kCPU),
+                                 c.bias ? b.grad().to(kCPU) : zeros({12})};
+    };
+    const std::vector<Tensor> cpu = run(kCPU), gpu = run(kGpu);
+    const char* names[] = {"y", "grad x", "grad weight", "grad bias"};
+    for (size_t i = 0; i < cpu.size(); ++i) check_close(gpu[i], ref_of(cpu[i]), 1e-4, 1e-4, names[i]);
+  }
+  // More channels than the bias gradient's grid has blocks: a block sums
+  // several channels in turn.
+  Generator g(13);
+  const Tensor y0 = rand({2, 300, 5, 4}, {}, &g);
+  auto bias_grad = [&](Device d) {
+    Tensor b = zeros({300}, {.device = d}).requires_grad_();
+    Tensor w = ones({300, 1, 1, 1}, {.device = d});
+    (conv2d(ones({2, 300, 5, 4}, {.device = d}), w, b, {.groups = 300}) * y0.to(d)).sum().backward();
+    return b.grad().to(kCPU);
+  };
+  check_close(bias_grad(kGpu), ref_of(bias_grad(kCPU)), 1e-5, 1e-5, "grad bias of 300 channels");
 }

@@ -1,10 +1,11 @@
 // cuda:ember, the root of the CUDA chain: the device runtime (runtime.h) and
-// Ember's own kernels: the memory-bound primitives (copy.cu,
-// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu),
-// matmul (matmul.cpp over the SGEMM ladder) and the fused cross-entropy
-// (loss.cu). Convolution, pooling and batch norm come next: supports() does
-// not claim them, so prim:: fails loudly with "has no kernel in cuda:ember
-// yet" (Note [Backend registry]), never a silent fallback to the CPU.
+// Ember's own kernels for every primitive but batch norm: the memory-bound
+// ones (copy.cu, elementwise.cu, reduce.cu, softmax.cu, indexing.cu,
+// random.cu, optim.cu), matmul (matmul.cpp over the SGEMM ladder),
+// convolution (conv.cu), pooling (pool.cu) and the fused cross-entropy
+// (loss.cu). Batch norm comes next: supports() does not claim it, so prim::
+// fails loudly with "has no kernel in cuda:ember yet" (Note [Backend
+// registry]), never a silent fallback to the CPU.
 //
 // The same file serves real GPUs and the SIMT emulator (EMBER_SIMT), where
 // cuda:0 is host memory and the kernels run as fibers on the CPU.
@@ -22,9 +23,12 @@ class CudaBackend final : public Backend {
                 {Primitive::Copy, Primitive::CopyFromHost, Primitive::CopyToHost, Primitive::Fill, Primitive::Arange,
                  Primitive::Binary, Primitive::Unary, Primitive::Where, Primitive::Reduce, Primitive::Matmul,
                  Primitive::Softmax, Primitive::IndexSelect, Primitive::IndexAdd, Primitive::Gather,
-                 Primitive::ScatterAdd, Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward,
-                 Primitive::RandomUniform, Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate,
-                 Primitive::AdamUpdate, Primitive::Synchronize}) {}
+                 Primitive::ScatterAdd, Primitive::Im2col, Primitive::Col2im, Primitive::Conv2dForward,
+                 Primitive::Conv2dBackwardInput, Primitive::Conv2dBackwardWeight, Primitive::MaxPool2dForward,
+                 Primitive::MaxPool2dBackward, Primitive::AvgPool2dForward, Primitive::AvgPool2dBackward,
+                 Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward, Primitive::RandomUniform,
+                 Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate, Primitive::AdamUpdate,
+                 Primitive::Synchronize}) {}
 
   int device_count() const override { return cuda::device_count(); }
   Allocator& allocator(int device) override { return device_allocator(device); }
@@ -39,7 +43,9 @@ class CudaBackend final : public Backend {
   }
   void synchronize(const ExecContext& ctx) override { cuda::synchronize(ctx.device.index); }
 
-  void copy(const ExecContext& ctx, const TensorView& dst, const TensorView& src) override { cuda::copy(ctx, dst, src); }
+  void copy(const ExecContext& ctx, const TensorView& dst, const TensorView& src) override {
+    cuda::copy(ctx, dst, src);
+  }
   void fill(const ExecContext& ctx, const TensorView& dst, Scalar v) override { cuda::fill(ctx, dst, v); }
   void arange(const ExecContext& ctx, const TensorView& out, double start, double step) override {
     cuda::arange(ctx, out, start, step);
@@ -57,6 +63,41 @@ class CudaBackend final : public Backend {
   }
   void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a) override {
     cuda::reduce(ctx, op, out, a);
+  }
+  void im2col(const ExecContext& ctx, const TensorView& cols, const TensorView& x, const WindowGeometry& g) override {
+    cuda::im2col(ctx, cols, x, g);
+  }
+  void col2im(const ExecContext& ctx, const TensorView& x, const TensorView& cols, const WindowGeometry& g) override {
+    cuda::col2im(ctx, x, cols, g);
+  }
+  void conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x, const TensorView& weight,
+                      const OptionalView& bias, const WindowGeometry& g, int64_t groups) override {
+    cuda::conv2d_forward(ctx, y, x, weight, bias, g, groups);
+  }
+  void conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                             const TensorView& weight, const WindowGeometry& g, int64_t groups) override {
+    cuda::conv2d_backward_input(ctx, grad_x, grad_y, weight, g, groups);
+  }
+  void conv2d_backward_weight(const ExecContext& ctx, const TensorView& grad_weight, const OptionalView& grad_bias,
+                              const TensorView& grad_y, const TensorView& x, const WindowGeometry& g,
+                              int64_t groups) override {
+    cuda::conv2d_backward_weight(ctx, grad_weight, grad_bias, grad_y, x, g, groups);
+  }
+  void max_pool2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& indices, const TensorView& x,
+                          const WindowGeometry& g) override {
+    cuda::max_pool2d_forward(ctx, y, indices, x, g);
+  }
+  void max_pool2d_backward(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                           const TensorView& indices, const WindowGeometry& g) override {
+    cuda::max_pool2d_backward(ctx, grad_x, grad_y, indices, g);
+  }
+  void avg_pool2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x,
+                          const WindowGeometry& g) override {
+    cuda::avg_pool2d_forward(ctx, y, x, g);
+  }
+  void avg_pool2d_backward(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                           const WindowGeometry& g) override {
+    cuda::avg_pool2d_backward(ctx, grad_x, grad_y, g);
   }
   void cross_entropy_forward(const ExecContext& ctx, const TensorView& loss, const TensorView& lse,
                              const TensorView& logits, const TensorView& target, double label_smoothing) override {

@@ -22,6 +22,16 @@ void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond
 // reduce.cu
 void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a);
 
+// conv.cu
+void im2col(const ExecContext& ctx, const TensorView& cols, const TensorView& x, const WindowGeometry& g);
+void col2im(const ExecContext& ctx, const TensorView& x, const TensorView& cols, const WindowGeometry& g);
+void conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x, const TensorView& weight,
+                    const OptionalView& bias, const WindowGeometry& g, int64_t groups);
+void conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                           const TensorView& weight, const WindowGeometry& g, int64_t groups);
+void conv2d_backward_weight(const ExecContext& ctx, const TensorView& grad_weight, const OptionalView& grad_bias,
+                            const TensorView& grad_y, const TensorView& x, const WindowGeometry& g, int64_t groups);
+
 // loss.cu
 void cross_entropy_forward(const ExecContext& ctx, const TensorView& loss, const TensorView& lse,
                            const TensorView& logits, const TensorView& target, double label_smoothing);
@@ -31,6 +41,15 @@ void cross_entropy_backward(const ExecContext& ctx, const TensorView& grad_logit
 
 // matmul.cpp (the kernels: sgemm_simple.cu, sgemm_blocked.cu)
 void matmul(const ExecContext& ctx, const TensorView& out, const TensorView& a, const TensorView& b);
+
+// pool.cu
+void max_pool2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& indices, const TensorView& x,
+                        const WindowGeometry& g);
+void max_pool2d_backward(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                         const TensorView& indices, const WindowGeometry& g);
+void avg_pool2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x, const WindowGeometry& g);
+void avg_pool2d_backward(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
+                         const WindowGeometry& g);
 
 // softmax.cu
 void softmax(const ExecContext& ctx, const TensorView& out, const TensorView& a, int64_t dim, bool log);
