@@ -15,6 +15,8 @@ datasets=(mnist-digits)
 [[ " $* " == *" fashion "* || " $* " == *"--dataset=fashion"* ]] && datasets+=(fashion-mnist)
 bash scripts/prepare_data.sh "${datasets[@]}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"  # as scripts/test.sh: clones in other folders share the cache
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 cmake --preset release >/dev/null
 cmake --build --preset release --target ember-mnist
 ./build/release/examples/ember-mnist train --out runs/default "$@"
