@@ -5,6 +5,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "../int_pow.h"
 #include "cpu_backend.h"
 #include "loops.h"
 #include "vec.h"
@@ -40,16 +41,8 @@ T pow_value(T a, T b) {
     return std::pow(a, b);
   } else if constexpr (std::is_same_v<T, bool>) {
     return a || !b;
-  } else {  // integer power by squaring; negative exponents give 0 (or ±1)
-    if (b < 0) return a == 1 ? 1 : (a == T(-1) ? ((b & 1) ? T(-1) : 1) : 0);
-    // Unsigned arithmetic: overflow wraps (as in PyTorch) instead of being UB.
-    using U = std::make_unsigned_t<T>;
-    U r = 1, base = static_cast<U>(a);
-    for (; b; b >>= 1) {
-      if (b & 1) r *= base;
-      if (b > 1) base *= base;
-    }
-    return static_cast<T>(r);
+  } else {
+    return int_pow(a, b);  // kernels/int_pow.h
   }
 }
 

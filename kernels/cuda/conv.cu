@@ -191,14 +191,15 @@ void run_implicit_gemm(const Problem& p, void* stream) {
   launch(implicit_gemm_kernel<T, Problem>, grid, dim3(kConvTile, kConvTile), 0, stream, p);
 }
 
-}  // namespace
-
-// ---- launchers ----
 
 // The im2col matrix of x as one group: (N, C kh kw, L).
 ConvDims window_dims(const TensorView& x, const WindowGeometry& g) {
   return {x.shape[0], x.shape[1], 0, 1, x.shape[1], 0, x.shape[1] * g.kh * g.kw, g.out_h * g.out_w, g};
 }
+
+}  // namespace
+
+// ---- launchers ----
 
 void im2col(const ExecContext& ctx, const TensorView& cols, const TensorView& x, const WindowGeometry& g) {
   const ConvDims d = window_dims(x, g);

@@ -274,4 +274,19 @@ EMBER_HD inline T min(T a, T b) {
   return a < b ? a : b;
 }
 }  // namespace ember::kernels::cuda::dm
+
+namespace ember::kernels::cuda {
+// The maximum (NaN-propagating) and the sum of the warp's 32 values, in
+// every lane: butterfly shuffles, the same tree on every run.
+template <typename T>
+EMBER_DEVICE T warp_all_max(T v) {
+  for (int m = 16; m > 0; m /= 2) v = dm::max(v, __shfl_xor_sync(0xFFFFFFFFu, v, m));
+  return v;
+}
+template <typename T>
+EMBER_DEVICE T warp_all_sum(T v) {
+  for (int m = 16; m > 0; m /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, m);
+  return v;
+}
+}  // namespace ember::kernels::cuda
 #endif  // EMBER_SIMT || __CUDACC__

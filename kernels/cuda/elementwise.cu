@@ -4,6 +4,7 @@
 // Note [Kernels then launchers] in device.h.
 #include <type_traits>
 
+#include "../int_pow.h"
 #include "launchers.h"
 
 namespace ember::kernels::cuda {
@@ -11,19 +12,6 @@ namespace ember::kernels::cuda {
 namespace {
 
 // ---- the per-element operations ----
-
-template <typename T>
-EMBER_HD T int_pow(T a, T b) {  // by squaring, wrapping like the CPU; negative exponents give 0 (or +-1)
-  if constexpr (std::is_signed_v<T>)
-    if (b < 0) return a == 1 ? T(1) : (a == T(-1) ? ((b & 1) ? T(-1) : T(1)) : T(0));
-  using U = std::make_unsigned_t<T>;
-  U r = 1, base = static_cast<U>(a);
-  for (; b; b >>= 1) {
-    if (b & 1) r *= base;
-    if (b > 1) base *= base;
-  }
-  return static_cast<T>(r);
-}
 
 template <typename T>
 EMBER_HD T arithmetic(BinaryOp op, T x, T y) {

@@ -20,15 +20,6 @@ namespace {
 
 constexpr int kRowsPerBlock = 4;  // 128-thread blocks, a warp per row
 
-EMBER_DEVICE double warp_all_max(double v) {
-  for (int m = 16; m > 0; m /= 2) v = dm::max(v, __shfl_xor_sync(0xFFFFFFFFu, v, m));
-  return v;
-}
-EMBER_DEVICE double warp_all_sum(double v) {
-  for (int m = 16; m > 0; m /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, m);
-  return v;
-}
-
 // ---- kernels ----
 
 template <typename T>

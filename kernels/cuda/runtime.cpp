@@ -151,9 +151,10 @@ class PinnedAllocator final : public Allocator {
   void deallocate(void* ptr, size_t) override {
     if (!ptr) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    char* p = static_cast<char*>(ptr);
-    FreeBlock block{p, live_[p], {}};
-    live_.erase(p);
+    const auto live = live_.find(static_cast<char*>(ptr));
+    if (live == live_.end()) return;  // not ours (never happens: Storage frees through its own allocator)
+    FreeBlock block{live->first, live->second, {}};
+    live_.erase(live);
     for (cudaStream_t s : live_streams()) {  // never throws here: a failed event leaks the block
       cudaEvent_t e;
       if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess || cudaEventRecord(e, s) != cudaSuccess) {
@@ -312,8 +313,9 @@ void copy_on_device(int device, void* dst, const void* src, size_t n) {
 }
 
 void synchronize(int device) {
+  Device& d = device_state(device);  // first: it checks the index
   EMBER_CUDA_CHECK(cudaSetDevice(device));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(device_state(device).stream));
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(d.stream));
   check_error_flag(device);
 }
 

@@ -23,17 +23,6 @@ constexpr int kWarpRowsPerBlock = 4;  // 128-thread blocks, a warp per row
 constexpr int kLongRow = 1024;
 constexpr int kRowBlock = 256;
 
-template <typename T>
-EMBER_DEVICE T warp_all_max(T v) {
-  for (int m = 16; m > 0; m /= 2) v = dm::max(v, __shfl_xor_sync(0xFFFFFFFFu, v, m));
-  return v;
-}
-template <typename T>
-EMBER_DEVICE T warp_all_sum(T v) {
-  for (int m = 16; m > 0; m /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, m);
-  return v;
-}
-
 // ---- kernels ----
 
 // One warp per row; `rows` = outer * inner.

@@ -7,11 +7,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define EMBER_PHILOX_HD __host__ __device__
-#else
-#define EMBER_PHILOX_HD
-#endif
+#include "ember/core/host_device.h"
 
 namespace ember {
 
@@ -21,7 +17,7 @@ struct PhiloxBlock {
 
 // Ten rounds of two 32x32->64-bit multiplies mixing a 128-bit counter with
 // the key, which is bumped by the Weyl constants each round.
-EMBER_PHILOX_HD inline PhiloxBlock philox4x32_10(uint64_t key, uint64_t counter) {
+EMBER_HOST_DEVICE inline PhiloxBlock philox4x32_10(uint64_t key, uint64_t counter) {
   constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;
   constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
