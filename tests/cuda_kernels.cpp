@@ -202,3 +202,33 @@ TEST_CASE("CUDA max pooling takes the first NaN, then the first of equal maxima,
     CHECK(equal(g_gpu, g_cpu));  // each gradient lands where the CPU's does
   }
 }
+
+TEST_CASE("CUDA batch norm and its gradients agree with the CPU across channels, blocks and modes",
+          "[cuda][kernels][shared]") {
+  // (3, 5, 7, 9): 189 values a channel, not a multiple of the block; (2, 300,
+  // 3): more channels than the emulator's grid, so a block takes several in
+  // turn; (300, 4): BatchNorm1d's (N, C), with more values than threads.
+  for (const Shape& shape : std::vector<Shape>{{3, 5, 7, 9}, {2, 300, 3}, {300, 4}})
+    for (DType dt : {DType::Float32, DType::Float64})
+      for (bool training : {true, false}) {
+        const std::string what = shape_str(shape) + " " + dtype_name(dt) + (training ? " training" : " evaluation");
+        INFO(what);
+        const int64_t c = shape[1];
+        Generator g(21);
+        const Tensor x0 = (rand(shape, {.dtype = dt}, &g) * 4 + 3).to(dt), w0 = rand({c}, {.dtype = dt}, &g) + 0.5,
+                     b0 = rand({c}, {.dtype = dt}, &g), gy = rand(shape, {.dtype = dt}, &g) - 0.5,
+                     rm0 = rand({c}, {.dtype = dt}, &g), rv0 = rand({c}, {.dtype = dt}, &g) + 0.5;
+        auto run = [&](Device d) {
+          Tensor x = x0.to(d).detach().requires_grad_(), w = w0.to(d).detach().requires_grad_(),
+                 b = b0.to(d).detach().requires_grad_(), rm = rm0.to(d).clone(), rv = rv0.to(d).clone();
+          Tensor y = batch_norm(x, rm, rv, w, b, training, 0.3);
+          (y * gy.to(d)).sum().backward();
+          return std::vector<Tensor>{y.to(kCPU), rm.to(kCPU), rv.to(kCPU), x.grad().to(kCPU), w.grad().to(kCPU),
+                                     b.grad().to(kCPU)};
+        };
+        const std::vector<Tensor> cpu = run(kCPU), gpu = run(kGpu);
+        const double tol = dt == DType::Float32 ? 1e-4 : 1e-10;
+        const char* names[] = {"y", "running mean", "running var", "grad x", "grad weight", "grad bias"};
+        for (size_t i = 0; i < cpu.size(); ++i) check_close(gpu[i], ref_of(cpu[i]), tol, tol, what + " " + names[i]);
+      }
+}

@@ -1,11 +1,12 @@
 // cuda:ember, the root of the CUDA chain: the device runtime (runtime.h) and
-// Ember's own kernels for every primitive but batch norm: the memory-bound
-// ones (copy.cu, elementwise.cu, reduce.cu, softmax.cu, indexing.cu,
-// random.cu, optim.cu), matmul (matmul.cpp over the SGEMM ladder),
-// convolution (conv.cu), pooling (pool.cu) and the fused cross-entropy
-// (loss.cu). Batch norm comes next: supports() does not claim it, so prim::
-// fails loudly with "has no kernel in cuda:ember yet" (Note [Backend
-// registry]), never a silent fallback to the CPU.
+// Ember's own kernels for every primitive: the memory-bound ones (copy.cu,
+// elementwise.cu, reduce.cu, softmax.cu, indexing.cu, random.cu, optim.cu),
+// matmul (matmul.cpp over the SGEMM ladder), convolution (conv.cu), pooling
+// (pool.cu), batch norm (batch_norm.cu) and the fused cross-entropy
+// (loss.cu). A primitive added to the Backend later and not listed here
+// fails loudly through prim:: ("has no kernel in cuda:ember"; Note [Backend
+// registry]), never silently on the CPU; test_cuda checks that the list is
+// whole.
 //
 // The same file serves real GPUs and the SIMT emulator (EMBER_SIMT), where
 // cuda:0 is host memory and the kernels run as fibers on the CPU.
@@ -26,7 +27,7 @@ class CudaBackend final : public Backend {
                  Primitive::ScatterAdd, Primitive::Im2col, Primitive::Col2im, Primitive::Conv2dForward,
                  Primitive::Conv2dBackwardInput, Primitive::Conv2dBackwardWeight, Primitive::MaxPool2dForward,
                  Primitive::MaxPool2dBackward, Primitive::AvgPool2dForward, Primitive::AvgPool2dBackward,
-                 Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward, Primitive::RandomUniform,
+                 Primitive::BatchNormForward, Primitive::BatchNormBackward, Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward, Primitive::RandomUniform,
                  Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate, Primitive::AdamUpdate,
                  Primitive::Synchronize}) {}
 
@@ -98,6 +99,19 @@ class CudaBackend final : public Backend {
   void avg_pool2d_backward(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,
                            const WindowGeometry& g) override {
     cuda::avg_pool2d_backward(ctx, grad_x, grad_y, g);
+  }
+  void batch_norm_forward(const ExecContext& ctx, const TensorView& y, const TensorView& save_mean,
+                          const TensorView& save_invstd, const TensorView& x, const OptionalView& weight,
+                          const OptionalView& bias, const OptionalView& running_mean, const OptionalView& running_var,
+                          const BatchNormParams& p) override {
+    cuda::batch_norm_forward(ctx, y, save_mean, save_invstd, x, weight, bias, running_mean, running_var, p);
+  }
+  void batch_norm_backward(const ExecContext& ctx, const OptionalView& grad_x, const OptionalView& grad_weight,
+                           const OptionalView& grad_bias, const TensorView& grad_y, const TensorView& x,
+                           const OptionalView& weight, const TensorView& save_mean, const TensorView& save_invstd,
+                           bool training) override {
+    cuda::batch_norm_backward(ctx, grad_x, grad_weight, grad_bias, grad_y, x, weight, save_mean, save_invstd,
+                              training);
   }
   void cross_entropy_forward(const ExecContext& ctx, const TensorView& loss, const TensorView& lse,
                              const TensorView& logits, const TensorView& target, double label_smoothing) override {

@@ -288,5 +288,25 @@ EMBER_DEVICE T warp_all_sum(T v) {
   for (int m = 16; m > 0; m /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, m);
   return v;
 }
+
+// The sum of v over the block, in every thread: each warp's butterfly, then
+// warp 0 adds the warps' sums in order; the same tree on every run. Every
+// thread of the block must call it (it holds two barriers); `scratch` is
+// __shared__ room for one value per warp plus one. blockDim.x must be a
+// multiple of 32, at most 32 warps.
+template <typename T>
+EMBER_DEVICE T block_all_sum(T v, T* scratch) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  v = warp_all_sum(v);
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    T total = lane < warps ? scratch[lane] : T(0);
+    total = warp_all_sum(total);
+    if (lane == 0) scratch[32] = total;
+  }
+  __syncthreads();
+  return scratch[32];
+}
 }  // namespace ember::kernels::cuda
 #endif  // EMBER_SIMT || __CUDACC__

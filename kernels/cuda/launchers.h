@@ -22,6 +22,16 @@ void where(const ExecContext& ctx, const TensorView& out, const TensorView& cond
 // reduce.cu
 void reduce(const ExecContext& ctx, ReduceOp op, const TensorView& out, const TensorView& a);
 
+// batch_norm.cu
+void batch_norm_forward(const ExecContext& ctx, const TensorView& y, const TensorView& save_mean,
+                        const TensorView& save_invstd, const TensorView& x, const OptionalView& weight,
+                        const OptionalView& bias, const OptionalView& running_mean, const OptionalView& running_var,
+                        const BatchNormParams& p);
+void batch_norm_backward(const ExecContext& ctx, const OptionalView& grad_x, const OptionalView& grad_weight,
+                         const OptionalView& grad_bias, const TensorView& grad_y, const TensorView& x,
+                         const OptionalView& weight, const TensorView& save_mean, const TensorView& save_invstd,
+                         bool training);
+
 // conv.cu
 void im2col(const ExecContext& ctx, const TensorView& cols, const TensorView& x, const WindowGeometry& g);
 void col2im(const ExecContext& ctx, const TensorView& x, const TensorView& cols, const WindowGeometry& g);
