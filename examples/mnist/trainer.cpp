@@ -31,7 +31,7 @@ nlohmann::json Config::to_json() const {
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
-          {"tensorboard", tensorboard}, {"kernels", kernels}};
+          {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -59,6 +59,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.train_limit = j.value("train_limit", c.train_limit);
   c.tensorboard = j.value("tensorboard", c.tensorboard);
   c.kernels = j.value("kernels", c.kernels);
+  c.sync_every = j.value("sync_every", c.sync_every);
   return c;
 }
 
@@ -132,18 +133,21 @@ struct EvalResult {
 EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device, EvalDetails* details = nullptr) {
   model.eval();
   NoGradGuard no_grad;
-  double loss = 0;
-  int64_t correct = 0, seen = 0;
+  // The sums stay on the device until the end (Note [Metrics once per N
+  // steps]); double and int64 accumulate as the host would, exactly.
+  Tensor loss = zeros({}, {.dtype = DType::Float64, .device = device});
+  Tensor correct = zeros({}, {.dtype = DType::Int64, .device = device});
+  int64_t seen = 0;
   for (data::Batch& b : loader.epoch(0)) {
     Tensor logits = model(b.images.to(device));
     Tensor labels = b.labels.to(device);
-    loss += cross_entropy(logits, labels, 0.0, Reduction::Sum).item<double>();
-    correct += sum(eq(argmax(logits, 1), labels)).item<int64_t>();
+    loss = loss + cross_entropy(logits, labels, 0.0, Reduction::Sum).to(DType::Float64);
+    correct = correct + sum(eq(argmax(logits, 1), labels));
     seen += labels.numel();
     if (details) record_predictions(*details, b.images, b.labels, logits);
   }
   model.train();
-  return {loss / seen, static_cast<double>(correct) / seen};
+  return {loss.item<double>() / seen, static_cast<double>(correct.item<int64_t>()) / seen};
 }
 
 // Optimizer and scheduler scalars travel in the checkpoint's metadata as
@@ -276,6 +280,24 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   return r;
 }
 
+// Note [Metrics once per N steps]
+// Reading a loss with item() makes the host wait for the device to finish
+// the step: on a GPU that idles the device between steps, and the launch
+// queue never runs ahead. So a step leaves its loss and its count of right
+// answers on the device (detached, 0-dim), and every sync_every steps, and
+// at the end of the epoch, the pending ones come to the host in one
+// transfer each. Only then are they checked, logged to steps.csv and shown
+// on the progress bar, in step order, so the files are the same whatever
+// sync_every is (tests/resume_test.sh checks this); a divergence is caught
+// at most sync_every - 1 steps late. On the CPU, item() costs nothing, and
+// sync_every defaults to 1.
+struct PendingSteps {
+  std::vector<Tensor> losses, correct;
+  std::vector<double> lrs;
+  std::vector<int64_t> sizes;
+  size_t size() const { return losses.size(); }
+};
+
 // Phase 2: one epoch of training steps, logging each step to steps.csv.
 EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& step_log) {
   r.model->train();
@@ -284,34 +306,50 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
   double loss_sum = 0;
   int64_t correct = 0, done = 0;
   EpochResult e;
+  const int64_t sync_every = c.sync_every > 0 ? c.sync_every : (r.device.type == DeviceType::CPU ? 1 : 25);
+  PendingSteps pending;
+  const int64_t first_step = r.step;  // of this epoch
+  auto flush = [&] {
+    if (pending.size() == 0) return;
+    const std::vector<double> losses = stack(pending.losses).to(DType::Float64).to(kCPU).to_vector<double>();
+    const std::vector<int64_t> right = stack(pending.correct).to(kCPU).to_vector<int64_t>();
+    for (size_t i = 0; i < losses.size(); ++i) {
+      const int64_t step = first_step + done + 1;
+      if (!std::isfinite(losses[i]))
+        throw Error("training diverged: the loss became " + std::to_string(losses[i]) + " at epoch " +
+                    std::to_string(epoch + 1) + ", step " + std::to_string(step) + " (try a lower --lr)");
+      ++done;
+      loss_sum += losses[i] * pending.sizes[i];
+      correct += right[i];
+      e.seen += pending.sizes[i];
+      step_log.log({static_cast<double>(step), static_cast<double>(epoch + 1), losses[i], pending.lrs[i]});
+    }
+    pending = {};
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    char line[96];
+    std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / e.seen, e.seen / std::max(secs, 1e-9));
+    progress.update(done, line);
+  };
   for (data::Batch& b : r.train_loader.epoch(epoch)) {
     Tensor x = b.images.to(r.device), y = b.labels.to(r.device);
     Tensor logits = (*r.model)(x);
     Tensor loss = cross_entropy(logits, y, c.label_smoothing);
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value))
-      throw Error("training diverged: the loss became " + std::to_string(loss_value) + " at epoch " +
-                  std::to_string(epoch + 1) + ", step " + std::to_string(r.step + 1) + " (try a lower --lr)");
-    const double step_lr = r.opt->param_groups()[0].lr();  // the rate this step uses
+    pending.lrs.push_back(r.opt->param_groups()[0].lr());  // the rate this step uses
     r.opt->zero_grad();
     loss.backward();
     r.opt->step();
     if (r.schedule) r.schedule->step();
     ++r.step;
-    ++done;
-    loss_sum += loss_value * y.numel();
     {
       NoGradGuard no_grad;
-      correct += sum(eq(argmax(logits, 1), y)).item<int64_t>();
+      pending.losses.push_back(loss.detach());
+      pending.correct.push_back(sum(eq(argmax(logits, 1), y)));
+      pending.sizes.push_back(y.numel());
     }
-    e.seen += y.numel();
-    step_log.log({static_cast<double>(r.step), static_cast<double>(epoch + 1), loss_value, step_lr});
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    char line[96];
-    std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / e.seen, e.seen / std::max(secs, 1e-9));
-    progress.update(done, line);
+    if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
     if (c.max_steps > 0 && r.step >= c.max_steps) break;
   }
+  flush();
   progress.finish();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   e.loss = loss_sum / e.seen;
