@@ -23,14 +23,17 @@ struct UseSgemm {
   ~UseSgemm() { cuda::set_sgemm(old); }
 };
 
-enum class Operand { Contiguous, Transposed, Misaligned };
+enum class Operand { Contiguous, Transposed, TransposedWide, Misaligned };
 const char* operand_name(Operand o) {
-  return o == Operand::Contiguous ? "contiguous" : o == Operand::Transposed ? "transposed" : "misaligned";
+  const char* names[] = {"contiguous", "transposed", "transposed (wide rows)", "misaligned"};
+  return names[static_cast<int>(o)];
 }
 
 // A (batch, rows, cols) float32 tensor on `device` with values in [-1, 1),
-// laid out as asked: dense; a transpose of a dense (batch, cols, rows); or
-// starting one element into a wider buffer (rows 4 elements longer, so the
+// laid out as asked: dense; a transpose of a dense (batch, cols, rows), or
+// of (batch, cols, rows + 1) cut to rows (a column stride that is a
+// multiple of 4 where rows is not); or starting one element into a wider
+// buffer (rows 4 elements longer, so the
 // row stride stays a multiple of 4 when cols is, and only the base is
 // misaligned). The view is taken on the device (.to() would make it dense).
 Tensor operand(int64_t batch, int64_t rows, int64_t cols, Operand layout, uint64_t seed, Device device) {
@@ -38,6 +41,8 @@ Tensor operand(int64_t batch, int64_t rows, int64_t cols, Operand layout, uint64
   switch (layout) {
     case Operand::Contiguous: return (rand({batch, rows, cols}, {}, &g) * 2 - 1).to(device);
     case Operand::Transposed: return (rand({batch, cols, rows}, {}, &g) * 2 - 1).to(device).transpose(1, 2);
+    case Operand::TransposedWide:
+      return (rand({batch, cols, rows + 1}, {}, &g) * 2 - 1).to(device).slice(2, 0, rows).transpose(1, 2);
     case Operand::Misaligned: return (rand({batch, rows, cols + 4}, {}, &g) * 2 - 1).to(device).slice(2, 1, cols + 1);
   }
   return {};
@@ -57,13 +62,15 @@ const std::vector<GemmCase> kCases = {
     {2, 129, 36, 132, Operand::Contiguous, Operand::Contiguous, true},    // float4 loads, broadcast B
     {2, 65, 40, 68, Operand::Misaligned, Operand::Misaligned, false},     // float4-shaped, misaligned bases
     {1, 64, 64, 64, Operand::Contiguous, Operand::Contiguous, false},     // exact tiles
+    {2, 132, 37, 70, Operand::Transposed, Operand::Contiguous, false},   // column-major A, 16-byte copies
+    {1, 131, 29, 40, Operand::TransposedWide, Operand::Contiguous, false},  // ... and its edge, element-wise
 };
 
 }  // namespace
 
 TEST_CASE("every SGEMM rung agrees with a float64 product on shapes no tile divides", "[cuda][kernels][gemm][shared]") {
   const std::vector<std::string> variants = cuda::sgemm_variants();
-  REQUIRE(variants.size() == 7);
+  REQUIRE(variants.size() == 8);
   for (const std::string& variant : variants) {
     UseSgemm use(variant);
     for (const GemmCase& c : kCases) {
@@ -88,7 +95,8 @@ TEST_CASE("every SGEMM rung agrees with a float64 product on shapes no tile divi
 TEST_CASE("the SGEMM variants are listed in ladder order, warp_tiled by default, and a bad name is a clear error",
           "[cuda][kernels][gemm]") {
   CHECK(cuda::sgemm_variants() == std::vector<std::string>{"naive", "coalesced", "smem_tiled", "reg_tiled_1d",
-                                                           "reg_tiled_2d", "vec4", "warp_tiled"});
+                                                           "reg_tiled_2d", "vec4", "warp_tiled",
+                                                           "multistage"});
   if (!std::getenv("EMBER_SGEMM")) CHECK(cuda::sgemm() == "warp_tiled");
   const std::string before = cuda::sgemm();
   REQUIRE_THROWS_WITH_ALL(cuda::set_sgemm("fastest"), ValueError, "unknown SGEMM variant 'fastest'", "naive",

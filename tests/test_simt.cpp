@@ -164,6 +164,30 @@ __global__ void misaligned_kernel(const float* x, float* out) {
   out[0] = v.x + v.y + v.z + v.w;
 }
 
+// cp.async (Note [cp.async on the emulator]): each thread copies x[t] (and,
+// with a zfill, zeros) into shared memory in two groups, and records what it
+// sees before and after each wait. mode 0: as it should; mode 1: a 12-byte
+// copy; mode 2: a misaligned 16-byte copy; mode 3: returns without waiting.
+__global__ void pipeline_kernel(const float* x, float* seen, int mode) {
+  alignas(16) __shared__ float stage[2][64];
+  const int t = threadIdx.x;
+  stage[0][t] = -1, stage[1][t] = -1;
+  __syncthreads();
+  if (mode == 1) __pipeline_memcpy_async(&stage[0][t], x + t, 12);
+  if (mode == 2 && t == 0) __pipeline_memcpy_async(&stage[0][0], x + 1, 16);
+  __pipeline_memcpy_async(&stage[0][t], x + t, 4);
+  __pipeline_commit();
+  __pipeline_memcpy_async(&stage[1][t], x + t, 4, 4);  // zero-filled
+  __pipeline_commit();
+  if (mode == 3) return;
+  seen[t] = stage[0][t];  // not waited for yet: the old value
+  __pipeline_wait_prior(1);
+  seen[64 + t] = stage[0][t];  // the first group has landed
+  seen[128 + t] = stage[1][t];  // the second has not
+  __pipeline_wait_prior(0);
+  seen[192 + t] = stage[1][t];
+}
+
 }  // namespace
 
 TEST_CASE("a grid-stride kernel covers every element of a size no block size divides", "[simt]") {
@@ -357,4 +381,23 @@ TEST_CASE("[sanitizer] a misaligned float4 load in a kernel", "[.simt_ubsan]") {
   float out = 0;
   static_assert(alignof(float4) == 16);
   launch(misaligned_kernel, dim3(1), dim3(1), 0, nullptr, x, &out);  // reads x + 1 as a float4
+}
+
+TEST_CASE("cp.async copies land at the wait that covers their group, and misuse is an error", "[simt][bites]") {
+  std::vector<float> x(68), seen(256);
+  std::iota(x.begin(), x.end(), 1.0f);
+  launch(pipeline_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), seen.data(), 0);
+  for (int t = 0; t < 64; ++t) {
+    INFO("thread " << t);
+    CHECK(seen[t] == -1);           // before any wait
+    CHECK(seen[64 + t] == x[t]);    // wait_prior(1): the older group
+    CHECK(seen[128 + t] == -1);     // ... not the newer
+    CHECK(seen[192 + t] == 0);      // wait_prior(0): the zero fill
+  }
+  REQUIRE_THROWS_WITH_ALL(launch(pipeline_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), seen.data(), 1),
+                          DeviceError, "__pipeline_memcpy_async at", "test_simt.cpp", "must be 4, 8 or 16");
+  REQUIRE_THROWS_WITH_ALL(launch(pipeline_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), seen.data(), 2),
+                          DeviceError, "aligned to 16 bytes");
+  REQUIRE_THROWS_WITH_ALL(launch(pipeline_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), seen.data(), 3),
+                          DeviceError, "never waited for");
 }

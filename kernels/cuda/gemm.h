@@ -1,7 +1,7 @@
 // The GEMM kernels of the CUDA backend (internal header): the problem every
 // variant solves, the SGEMM ladder's names, and the loads the tiled rungs
-// share. matmul.cpp picks a variant; sgemm_simple.cu and sgemm_blocked.cu
-// hold the kernels; docs/cuda.md ("The SGEMM ladder") climbs them in order.
+// share. matmul.cpp picks a variant; sgemm_simple.cu, sgemm_blocked.cu and
+// sgemm_multistage.cu hold the kernels; docs/cuda.md ("The SGEMM ladder") climbs them in order.
 //
 // Note [SGEMM ladder]
 // Each rung is one idea added to the one before, and each is a whole,
@@ -21,7 +21,10 @@
 //                 the A tile stored transposed so both are read along rows;
 //   warp_tiled    the block tile split into warp tiles (64x32) and each warp
 //                 into lanes of 2 x (8x4): a warp reads a compact part of the
-//                 shared tiles, the step before tensor-core-style tiling.
+//                 shared tiles, the step before tensor-core-style tiling;
+//   multistage    warp_tiled's tiles fed by a 4-stage pipeline of cp.async
+//                 copies (__pipeline_memcpy_async), so slabs load while the
+//                 warps compute (Note [Multistage pipeline]).
 // Every rung takes any M, N and K (edge tiles are guarded), a batch, and
 // operands with any strides (transposed, expanded batch with stride 0);
 // the float4 loads are used only where an operand is contiguous along the
@@ -50,7 +53,7 @@ struct GemmProblem {
   int64_t batch, m, n, k;
 };
 
-enum class Sgemm { Naive, Coalesced, SmemTiled, RegTiled1d, RegTiled2d, Vec4, WarpTiled };
+enum class Sgemm { Naive, Coalesced, SmemTiled, RegTiled1d, RegTiled2d, Vec4, WarpTiled, Multistage };
 constexpr Sgemm kDefaultSgemm = Sgemm::WarpTiled;
 
 // The ladder in order, by name; the variant float32 matmuls use (matmul.cpp).
@@ -66,6 +69,7 @@ void sgemm_reg_tiled_1d(const GemmProblem<float>& p, void* stream);
 void sgemm_reg_tiled_2d(const GemmProblem<float>& p, void* stream);
 void sgemm_vec4(const GemmProblem<float>& p, void* stream);
 void sgemm_warp_tiled(const GemmProblem<float>& p, void* stream);
+void sgemm_multistage(const GemmProblem<float>& p, void* stream);  // sgemm_multistage.cu
 // Float64 and the integer types (smem_tiled's kernel).
 void gemm_tiled(const GemmProblem<double>& p, void* stream);
 void gemm_tiled(const GemmProblem<int64_t>& p, void* stream);
@@ -110,12 +114,15 @@ EMBER_DEVICE inline float4 load4_b(const GemmProblem<float>& p, bool vec, int64_
 
 // Whether A (rows along K) or B (rows along N) can be read 16 bytes at a
 // time: unit stride along the row, row and batch strides multiples of 4
-// floats, and a 16-byte aligned base.
+// floats (the batch stride only when there is a batch: a view's stride
+// along a dim of size 1 can be anything), and a 16-byte aligned base.
 inline bool a_vectorizable(const GemmProblem<float>& p) {
-  return p.a_col == 1 && p.a_row % 4 == 0 && p.a_batch % 4 == 0 && reinterpret_cast<uintptr_t>(p.a) % 16 == 0;
+  return p.a_col == 1 && p.a_row % 4 == 0 && (p.batch == 1 || p.a_batch % 4 == 0) &&
+         reinterpret_cast<uintptr_t>(p.a) % 16 == 0;
 }
 inline bool b_vectorizable(const GemmProblem<float>& p) {
-  return p.b_col == 1 && p.b_row % 4 == 0 && p.b_batch % 4 == 0 && reinterpret_cast<uintptr_t>(p.b) % 16 == 0;
+  return p.b_col == 1 && p.b_row % 4 == 0 && (p.batch == 1 || p.b_batch % 4 == 0) &&
+         reinterpret_cast<uintptr_t>(p.b) % 16 == 0;
 }
 
 }  // namespace ember::kernels::cuda

@@ -21,6 +21,7 @@ SgemmLauncher launcher_of(Sgemm v) {
     case Sgemm::RegTiled2d: return sgemm_reg_tiled_2d;
     case Sgemm::Vec4: return sgemm_vec4;
     case Sgemm::WarpTiled: return sgemm_warp_tiled;
+    case Sgemm::Multistage: return sgemm_multistage;
   }
   return sgemm_warp_tiled;
 }
@@ -59,7 +60,7 @@ const std::vector<std::pair<Sgemm, std::string>>& sgemm_names() {
   static const std::vector<std::pair<Sgemm, std::string>> names = {
       {Sgemm::Naive, "naive"},           {Sgemm::Coalesced, "coalesced"},   {Sgemm::SmemTiled, "smem_tiled"},
       {Sgemm::RegTiled1d, "reg_tiled_1d"}, {Sgemm::RegTiled2d, "reg_tiled_2d"}, {Sgemm::Vec4, "vec4"},
-      {Sgemm::WarpTiled, "warp_tiled"}};
+      {Sgemm::WarpTiled, "warp_tiled"},     {Sgemm::Multistage, "multistage"}};
   return names;
 }
 

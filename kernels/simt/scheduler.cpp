@@ -18,6 +18,7 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <deque>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -83,6 +84,16 @@ SwapContext libc_swapcontext() {
 
 enum class State : uint8_t { Fresh, Ready, AtBarrier, AtWarpSync, Done };
 
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  size_t bytes, zfill;
+  void perform() const {
+    std::memcpy(dst, src, bytes - zfill);
+    std::memset(static_cast<char*>(dst) + (bytes - zfill), 0, zfill);
+  }
+};
+
 struct Fiber {
   ThreadView view;
   unsigned linear = 0;
@@ -91,6 +102,10 @@ struct Fiber {
   int line = 0;
   unsigned mask = 0;  // AtWarpSync: the lanes that must meet there
   ucontext_t ctx;
+  // Note [cp.async on the emulator]: this thread's copies not yet waited
+  // for, in committed groups (oldest first), and those not yet committed.
+  std::deque<std::vector<AsyncCopy>> committed;
+  std::vector<AsyncCopy> uncommitted;
 };
 
 // Everything one OS thread needs to run blocks; reused from block to block.
@@ -158,12 +173,26 @@ void to_scheduler(BlockRun& b, Fiber& f, bool exiting) {
   finish_switch(fake, &b.scheduler_bottom, &b.scheduler_size);
 }
 
+// The cp.async copies a thread issued and never waited for. Its own
+// function: under ASan, fiber_main's frame never returns (the fiber's last
+// switch leaves it), and loop variables declared in it were reported as
+// used after their scope on a reused stack.
+[[gnu::noinline]] size_t pending_copies(const Fiber& f) {
+  size_t n = f.uncommitted.size();
+  for (size_t g = 0; g < f.committed.size(); ++g) n += f.committed[g].size();
+  return n;
+}
+
 void fiber_main() {
   BlockRun& b = *tls_block;
   finish_switch(nullptr, &b.scheduler_bottom, &b.scheduler_size);
   Fiber& f = *b.running;
   try {
     (*b.body)();
+    if (const size_t pending = pending_copies(f); pending > 0)
+      throw DeviceError("simt: thread " + std::to_string(f.linear) + " of a block returned with " +
+                        std::to_string(pending) + " __pipeline_memcpy_async copies never waited for "
+                        "(__pipeline_commit, then __pipeline_wait_prior)");
   } catch (...) {
     if (!b.error) b.error = std::current_exception();
   }
@@ -410,6 +439,41 @@ void sync_threads(const char* file, int line) {
   f.file = file;
   f.line = line;
   to_scheduler(b, f, false);
+}
+
+// Note [cp.async on the emulator]
+// On sm_80+ __pipeline_memcpy_async starts a copy from global to shared
+// memory that lands some time before the issuing thread's
+// __pipeline_wait_prior(n) returns for its group (a group is what one
+// __pipeline_commit closes; wait_prior(n) waits for all but the newest n).
+// The emulator makes the latest legal choice: a copy happens inside that
+// wait, never before. So a kernel that reads a stage before waiting for it,
+// or reads another thread's copy without a __syncthreads after that
+// thread's wait, reads stale shared memory (all ones at the start) and
+// fails its test. Returning with copies never waited for is an error.
+void pipeline_memcpy_async(void* dst, const void* src, size_t bytes, size_t zfill, const char* file, int line) {
+  BlockRun& b = current_block("__pipeline_memcpy_async");
+  EMBER_CHECK((bytes == 4 || bytes == 8 || bytes == 16) && zfill <= bytes, DeviceError,
+              "simt: __pipeline_memcpy_async at ", where(file, line), ": ", bytes, " bytes with zfill ", zfill,
+              " (the size must be 4, 8 or 16, and zfill at most the size)");
+  EMBER_CHECK(reinterpret_cast<uintptr_t>(dst) % bytes == 0 && reinterpret_cast<uintptr_t>(src) % bytes == 0,
+              DeviceError, "simt: __pipeline_memcpy_async at ", where(file, line), ": a ", bytes,
+              "-byte copy needs both addresses aligned to ", bytes, " bytes");
+  b.running->uncommitted.push_back({dst, src, bytes, zfill});
+}
+
+void pipeline_commit() {
+  Fiber& f = *current_block("__pipeline_commit").running;
+  f.committed.push_back(std::move(f.uncommitted));
+  f.uncommitted.clear();
+}
+
+void pipeline_wait_prior(size_t newest_left) {
+  Fiber& f = *current_block("__pipeline_wait_prior").running;
+  while (f.committed.size() > newest_left) {
+    for (const AsyncCopy& c : f.committed.front()) c.perform();
+    f.committed.pop_front();
+  }
 }
 
 void* dynamic_shared_memory() { return current_block("dynamic shared memory").dynamic_shared.data(); }

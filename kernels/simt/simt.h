@@ -30,7 +30,9 @@
 // reverse, random:SEED): a missing __syncthreads shows as a wrong result
 // under one order or another. What it
 // cannot show: memory-ordering races (fibers never interleave inside a
-// step), performance, inline PTX, tensor cores and cp.async (docs/cuda.md).
+// step), performance, inline PTX and tensor cores (docs/cuda.md). cp.async
+// through __pipeline_memcpy_async is emulated, its copies deferred to the
+// wait (Note [cp.async on the emulator] in scheduler.cpp).
 #pragma once
 
 #include <cmath>
@@ -58,6 +60,11 @@ inline const ThreadView& view() { return *tls_view; }
 void sync_threads(const char* file, int line);
 // The block's dynamic shared memory (the launch's shared_bytes).
 void* dynamic_shared_memory();
+// cp.async (Note [cp.async on the emulator] in scheduler.cpp): the copy is
+// queued, and happens in the wait that covers its group.
+void pipeline_memcpy_async(void* dst, const void* src, size_t bytes, size_t zfill, const char* file, int line);
+void pipeline_commit();
+void pipeline_wait_prior(size_t newest_left);
 
 // One warp-level exchange: every lane of `mask` offers `bits` and receives
 // the bits offered by lane `src_lane` (the lane's own when src_lane < 0).
@@ -114,6 +121,10 @@ using dim3 = ::ember::simt::dim3;
 #define __restrict__ __restrict
 #define __shared__ static thread_local
 #define __syncthreads() ::ember::simt::sync_threads(__FILE__, __LINE__)
+#define __pipeline_memcpy_async(dst, src, ...) \
+  ::ember::simt::pipeline_memcpy_async_impl(dst, src, __FILE__, __LINE__, __VA_ARGS__)
+#define __pipeline_commit() ::ember::simt::pipeline_commit()
+#define __pipeline_wait_prior(n) ::ember::simt::pipeline_wait_prior(n)
 #define EMBER_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::ember::simt::dynamic_shared_memory())
 
 #define __shfl_sync(mask, v, src, ...) \
@@ -147,6 +158,12 @@ T shfl_sync_impl(unsigned mask, T v, int arg, int width, int kind, const char* f
 
 // The lanes of `mask` that exist in the calling thread's warp.
 unsigned live_lanes(unsigned mask);
+
+// __pipeline_memcpy_async(dst, src, size[, zfill]), with the call's place.
+inline void pipeline_memcpy_async_impl(void* dst, const void* src, const char* file, int line, size_t bytes,
+                                       size_t zfill = 0) {
+  pipeline_memcpy_async(dst, src, bytes, zfill, file, line);
+}
 
 }  // namespace ember::simt
 
