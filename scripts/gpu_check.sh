@@ -119,6 +119,12 @@ write_summary() {
     for s in "${STEPS[@]}"; do
       echo "| $s | ${RESULT[$s]:-not run} | ${TIME[$s]:-} | ${BUDGET[$s]} | ${NOTE[$s]:-} |"
     done
+    if [[ -f $work/accuracy.md ]]; then
+      echo
+      echo "## The default recipe on the GPU, three seeds, against the CPU's"
+      echo
+      cat "$work/accuracy.md"
+    fi
     if [[ -f $work/bench.md ]]; then
       echo
       echo "## Memory-bound kernels, quick mode (GB/s, higher is better)"
@@ -203,7 +209,7 @@ want train && run_step train "for seed in 0 1 2; do \
   $build_dir/examples/ember-mnist train --device cuda --seed \$seed --data-dir datasets/mnist-digits \
     --out $work/run-cuda-\$seed || exit 1; done && \
   python3 scripts/compare_accuracy.py --cpu bench/results/mnist/cpu-seeds.csv --runs $work/run-cuda-0 \
-    $work/run-cuda-1 $work/run-cuda-2 --points 0.3 | tee $work/accuracy.md"
+    $work/run-cuda-1 $work/run-cuda-2 --points 0.3 >$work/accuracy.md; rc=\$?; cat $work/accuracy.md; exit \$rc"
 if want bench; then
   run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $out/bench-ember.csv && \
     python3 bench/torch_cuda_memory.py --quick --csv $out/bench-torch.csv && \
