@@ -7,6 +7,7 @@
 
 #ifdef EMBER_HAVE_CUDA
 #include "cuda/gemm.h"
+#include "cuda/launchers.h"
 #include "cuda/runtime.h"
 #endif
 
@@ -67,6 +68,17 @@ std::string sgemm() {
   return "?";
 }
 void set_sgemm(const std::string& name) { kernels::cuda::set_sgemm_variant(name); }
+std::vector<std::string> conv_algorithms() {
+  std::vector<std::string> names;
+  for (const auto& [a, name] : kernels::cuda::conv_algorithm_names()) names.push_back(name);
+  return names;
+}
+std::string conv_algorithm() {
+  for (const auto& [a, name] : kernels::cuda::conv_algorithm_names())
+    if (a == kernels::cuda::conv_algorithm()) return name;
+  return "?";
+}
+void set_conv_algorithm(const std::string& name) { kernels::cuda::set_conv_algorithm(name); }
 #else
 MemoryStats memory_stats(int) { not_built("memory_stats"); }
 void empty_cache(int) { not_built("empty_cache"); }
@@ -75,6 +87,9 @@ void synchronize(int) { not_built("synchronize"); }
 std::vector<std::string> sgemm_variants() { not_built("sgemm_variants"); }
 std::string sgemm() { not_built("sgemm"); }
 void set_sgemm(const std::string&) { not_built("set_sgemm"); }
+std::vector<std::string> conv_algorithms() { not_built("conv_algorithms"); }
+std::string conv_algorithm() { not_built("conv_algorithm"); }
+void set_conv_algorithm(const std::string&) { not_built("set_conv_algorithm"); }
 #endif
 
 }  // namespace ember::cuda

@@ -2,8 +2,8 @@
 // a model whose every op has a CUDA kernel (LeNet, an MLP and the default
 // CNN), compared with the same steps on the CPU; the cross-entropy's device
 // error flag; and the convolution with its three gradients on shapes that
-// cross the implicit GEMM's tiles (the op tables' shapes are small), rerun
-// under every schedule CI uses.
+// cross the implicit GEMM's tiles (the op tables' shapes are small), with
+// either forward kernel, rerun under every schedule CI uses.
 #include <ember/kernels/cuda.h>
 #include <ember/nn/nn.h>
 #include <ember/optim/optim.h>
@@ -78,6 +78,13 @@ void check_same_losses(std::vector<double> (*run)(Device, DType),
   }
 }
 
+// Restores the convolution algorithm chosen before.
+struct UseConvAlgorithm {
+  std::string old = cuda::conv_algorithm();
+  explicit UseConvAlgorithm(const std::string& name) { cuda::set_conv_algorithm(name); }
+  ~UseConvAlgorithm() { cuda::set_conv_algorithm(old); }
+};
+
 }  // namespace
 
 TEST_CASE("LeNet trains on the GPU as on the CPU: 3 Adam steps at batch 8", "[cuda][kernels][train]") {
@@ -110,9 +117,11 @@ TEST_CASE("CUDA convolution and its three gradients agree with the CPU on shapes
     int64_t groups, stride, padding, dilation;
     bool bias;
   };
+  for (const std::string& algo : {"implicit_gemm", "direct"})
   for (const Config& c : std::vector<Config>{{1, 1, 0, 1, true}, {2, 2, 1, 1, true}, {1, 2, 2, 2, false},
                                             {3, 1, 1, 2, true}}) {
-    INFO("groups " << c.groups << ", stride " << c.stride << ", padding " << c.padding << ", dilation "
+    UseConvAlgorithm use(algo);
+    INFO("forward " << algo << ", groups " << c.groups << ", stride " << c.stride << ", padding " << c.padding << ", dilation "
                    << c.dilation << (c.bias ? ", bias" : ""));
     Generator g(11);
     const Tensor x0 = rand({2, 6, 13, 11}, {}, &g), w0 = rand({12, 6 / c.groups, 3, 3}, {}, &g) - 0.5,
@@ -143,4 +152,13 @@ TEST_CASE("CUDA convolution and its three gradients agree with the CPU on shapes
     return b.grad().to(kCPU);
   };
   check_close(bias_grad(kGpu), ref_of(bias_grad(kCPU)), 1e-5, 1e-5, "grad bias of 300 channels");
+}
+
+TEST_CASE("the convolution algorithms are listed, auto by default, and a bad name is a clear error",
+          "[cuda][kernels]") {
+  CHECK(cuda::conv_algorithms() == std::vector<std::string>{"auto", "direct", "implicit_gemm"});
+  CHECK(cuda::conv_algorithm() == "auto");
+  REQUIRE_THROWS_WITH_ALL(cuda::set_conv_algorithm("winograd"), ValueError, "unknown convolution algorithm 'winograd'",
+                          "direct", "implicit_gemm");
+  CHECK(cuda::conv_algorithm() == "auto");
 }

@@ -12,8 +12,11 @@
 // Each runs one tiled kernel (smem_tiled's structure, gemm.h's Note [SGEMM
 // ladder], with 16 x 16 tiles) whose A and B loads are the functions below.
 // Every element of the result is one thread's sum in a fixed order: no
-// atomics, the same bits on every run. The bias gradient is one block per
+// atomics, the same bits on every run. The forward has a second kernel for
+// few channels (Note [Direct convolution]). The bias gradient is one block per
 // channel, a fixed tree.
+#include <atomic>
+
 #include "gemm.h"
 #include "launchers.h"
 
@@ -184,6 +187,38 @@ __global__ void col2im_kernel(T* x, const T* cols, ConvDims d, int64_t total) {
   }
 }
 
+// Note [Direct convolution]
+// Where channels are few, the implicit GEMM's 16 x 16 tiles are mostly
+// empty: LeNet's first layer is a (6 x 25) @ (25 x 784) product per image,
+// so 10 of a tile's 16 rows hold no output channel, and the default CNN's
+// first layer has K = 9 of a 16-deep slab. The direct kernel gives each
+// thread one output element y[n, c, oh, ow] (consecutive threads along ow,
+// so the loads of x and the store of y are coalesced) and sums its window's
+// taps in (ci, i, j) order: the GEMM's order, with a zero where the
+// window meets the padding, so the two paths agree to rounding (the GEMM
+// may contract differently) and a NaN weight propagates the same way.
+template <typename T>
+__global__ void conv_direct_kernel(T* y, const T* x, const T* w, const T* bias, ConvDims d, int64_t total) {
+  const WindowGeometry& g = d.g;
+  EMBER_GRID_STRIDE_LOOP(e, total) {
+    const int64_t l = e % d.l, c = e / d.l % d.c_out, n = e / (d.l * d.c_out);
+    const int64_t oh = l / g.out_w, ow = l % g.out_w;
+    const T* wc = w + c * d.k;
+    const T* xg = x + (n * d.c_in + c / d.cg_out * d.cg_in) * g.h * g.w;
+    T acc = T(0);
+    for (int64_t ci = 0; ci < d.cg_in; ++ci)
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+          const T xv = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? xg[(ci * g.h + ih) * g.w + iw] : T(0);
+          acc += wc[(ci * g.kh + i) * g.kw + j] * xv;
+        }
+      }
+    y[e] = bias ? acc + bias[c] : acc;
+  }
+}
+
 template <typename T, typename Problem>
 void run_implicit_gemm(const Problem& p, void* stream) {
   if (p.m() == 0 || p.n() == 0 || p.batch() == 0) return;
@@ -221,13 +256,43 @@ void col2im(const ExecContext& ctx, const TensorView& x, const TensorView& cols,
   });
 }
 
+const std::vector<std::pair<ConvAlgorithm, std::string>>& conv_algorithm_names() {
+  static const std::vector<std::pair<ConvAlgorithm, std::string>> names = {
+      {ConvAlgorithm::Auto, "auto"}, {ConvAlgorithm::Direct, "direct"}, {ConvAlgorithm::ImplicitGemm, "implicit_gemm"}};
+  return names;
+}
+
+namespace {
+std::atomic<int> chosen_conv{static_cast<int>(ConvAlgorithm::Auto)};
+}  // namespace
+
+ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(chosen_conv.load()); }
+void set_conv_algorithm(const std::string& name) {
+  std::string all;
+  for (const auto& [a, n] : conv_algorithm_names()) {
+    if (n == name) return chosen_conv.store(static_cast<int>(a));
+    all += (all.empty() ? "" : ", ") + n;
+  }
+  throw ValueError("set_conv_algorithm: unknown convolution algorithm '" + name + "' (the algorithms: " + all + ")");
+}
+
 void conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x, const TensorView& weight,
                     const OptionalView& bias, const WindowGeometry& g, int64_t groups) {
   const ConvDims d = dims_of(x, weight, g, groups);
+  // Note [Direct convolution]: "auto" takes the direct kernel where a GEMM
+  // tile would be mostly empty along the output channels or the taps.
+  const ConvAlgorithm algo = conv_algorithm();
+  const bool direct = algo == ConvAlgorithm::Direct ||
+                      (algo == ConvAlgorithm::Auto && (d.cg_out <= kConvTile || d.k < kConvTile));
   EMBER_DISPATCH_FLOATING(x.dtype, "conv2d", [&] {
     using T = scalar_t;
-    run_implicit_gemm<T>(ConvForward<T>{y.ptr<T>(), x.ptr<T>(), weight.ptr<T>(), bias ? bias->ptr<T>() : nullptr, d},
-                         ctx.stream);
+    const T* b = bias ? bias->ptr<T>() : nullptr;
+    if (!direct) return run_implicit_gemm<T>(ConvForward<T>{y.ptr<T>(), x.ptr<T>(), weight.ptr<T>(), b, d}, ctx.stream);
+    const int64_t total = y.numel();
+    if (total == 0) return;
+    const Shape1d s = shape_for(total);
+    launch(conv_direct_kernel<T>, s.grid, s.block, 0, ctx.stream, y.ptr<T>(), x.ptr<T>(), weight.ptr<T>(), b, d,
+           total);
   });
 }
 

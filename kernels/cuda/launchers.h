@@ -35,6 +35,13 @@ void batch_norm_backward(const ExecContext& ctx, const OptionalView& grad_x, con
 // conv.cu
 void im2col(const ExecContext& ctx, const TensorView& cols, const TensorView& x, const WindowGeometry& g);
 void col2im(const ExecContext& ctx, const TensorView& x, const TensorView& cols, const WindowGeometry& g);
+// The forward's kernel: "auto" (the default: direct where channels are few,
+// Note [Direct convolution]), "direct" or "implicit_gemm" (ember::cuda::
+// set_conv_algorithm; for tests and benchmarks).
+enum class ConvAlgorithm { Auto, Direct, ImplicitGemm };
+const std::vector<std::pair<ConvAlgorithm, std::string>>& conv_algorithm_names();
+ConvAlgorithm conv_algorithm();
+void set_conv_algorithm(const std::string& name);  // ValueError naming the algorithms
 void conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorView& x, const TensorView& weight,
                     const OptionalView& bias, const WindowGeometry& g, int64_t groups);
 void conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, const TensorView& grad_y,

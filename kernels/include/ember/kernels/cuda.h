@@ -56,4 +56,12 @@ std::vector<std::string> sgemm_variants();
 std::string sgemm();
 void set_sgemm(const std::string& name);
 
+// The kernel conv2d's forward uses (docs/cuda.md, "The kernels"): "auto"
+// (the default: the direct kernel where output channels or taps are too few
+// to fill a GEMM tile, the implicit GEMM otherwise), "direct" or
+// "implicit_gemm". ValueError for an unknown name, listing the names.
+std::vector<std::string> conv_algorithms();
+std::string conv_algorithm();
+void set_conv_algorithm(const std::string& name);
+
 }  // namespace ember::cuda
