@@ -117,29 +117,30 @@ TEST_CASE("CUDA convolution and its three gradients agree with the CPU on shapes
     int64_t groups, stride, padding, dilation;
     bool bias;
   };
-  for (const std::string& algo : {"implicit_gemm", "direct"})
-  for (const Config& c : std::vector<Config>{{1, 1, 0, 1, true}, {2, 2, 1, 1, true}, {1, 2, 2, 2, false},
-                                            {3, 1, 1, 2, true}}) {
-    UseConvAlgorithm use(algo);
-    INFO("forward " << algo << ", groups " << c.groups << ", stride " << c.stride << ", padding " << c.padding << ", dilation "
-                   << c.dilation << (c.bias ? ", bias" : ""));
-    Generator g(11);
-    const Tensor x0 = rand({2, 6, 13, 11}, {}, &g), w0 = rand({12, 6 / c.groups, 3, 3}, {}, &g) - 0.5,
-                 b0 = rand({12}, {}, &g);
-    const Conv2dOptions opts{.stride = {c.stride, c.stride}, .padding = {c.padding, c.padding},
-                             .dilation = {c.dilation, c.dilation}, .groups = c.groups};
-    auto run = [&](Device d) {
-      Tensor x = x0.to(d).detach().requires_grad_(), w = w0.to(d).detach().requires_grad_(),
-             b = b0.to(d).detach().requires_grad_();
-      Tensor y = conv2d(x, w, c.bias ? b : Tensor(), opts);
-      Generator gg(12);
-      (y * rand(y.shape(), {}, &gg).to(d)).sum().backward();  // a grad_y with no pattern
-      return std::vector<Tensor>{y.to(kCPU), x.grad().to(kCPU), w.grad().to(kCPU),
-                                 c.bias ? b.grad().to(kCPU) : zeros({12})};
-    };
-    const std::vector<Tensor> cpu = run(kCPU), gpu = run(kGpu);
-    const char* names[] = {"y", "grad x", "grad weight", "grad bias"};
-    for (size_t i = 0; i < cpu.size(); ++i) check_close(gpu[i], ref_of(cpu[i]), 1e-4, 1e-4, names[i]);
+  for (const char* algo : {"implicit_gemm", "direct"}) {
+    for (const Config& c : std::vector<Config>{{1, 1, 0, 1, true}, {2, 2, 1, 1, true}, {1, 2, 2, 2, false},
+                                              {3, 1, 1, 2, true}}) {
+      UseConvAlgorithm use(algo);
+      INFO("forward " << algo << ", groups " << c.groups << ", stride " << c.stride << ", padding " << c.padding
+                      << ", dilation " << c.dilation << (c.bias ? ", bias" : ""));
+      Generator g(11);
+      const Tensor x0 = rand({2, 6, 13, 11}, {}, &g), w0 = rand({12, 6 / c.groups, 3, 3}, {}, &g) - 0.5,
+                   b0 = rand({12}, {}, &g);
+      const Conv2dOptions opts{.stride = {c.stride, c.stride}, .padding = {c.padding, c.padding},
+                               .dilation = {c.dilation, c.dilation}, .groups = c.groups};
+      auto run = [&](Device d) {
+        Tensor x = x0.to(d).detach().requires_grad_(), w = w0.to(d).detach().requires_grad_(),
+               b = b0.to(d).detach().requires_grad_();
+        Tensor y = conv2d(x, w, c.bias ? b : Tensor(), opts);
+        Generator gg(12);
+        (y * rand(y.shape(), {}, &gg).to(d)).sum().backward();  // a grad_y with no pattern
+        return std::vector<Tensor>{y.to(kCPU), x.grad().to(kCPU), w.grad().to(kCPU),
+                                   c.bias ? b.grad().to(kCPU) : zeros({12})};
+      };
+      const std::vector<Tensor> cpu = run(kCPU), gpu = run(kGpu);
+      const char* names[] = {"y", "grad x", "grad weight", "grad bias"};
+      for (size_t i = 0; i < cpu.size(); ++i) check_close(gpu[i], ref_of(cpu[i]), 1e-4, 1e-4, names[i]);
+    }
   }
   // More channels than the bias gradient's grid has blocks: a block sums
   // several channels in turn.
