@@ -7,6 +7,7 @@
 
 #ifdef EMBER_HAVE_CUDA
 #include "cuda/gemm.h"
+#include "cuda/graph.h"
 #include "cuda/launchers.h"
 #include "cuda/runtime.h"
 #endif
@@ -79,6 +80,23 @@ std::string conv_algorithm() {
   return "?";
 }
 void set_conv_algorithm(const std::string& name) { kernels::cuda::set_conv_algorithm(name); }
+
+struct Graph::Impl {
+  kernels::cuda::CapturedGraph graph;
+  explicit Impl(int device) : graph(device) {}
+};
+Graph::Graph(int device) {
+  allocator_of(device);  // checks the index, sets the device up
+  impl_ = std::make_unique<Impl>(device);
+}
+Graph::~Graph() = default;
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+void Graph::capture_begin() { impl_->graph.begin(); }
+void Graph::capture_end() { impl_->graph.end(); }
+void Graph::replay() { impl_->graph.replay(); }
+bool Graph::captured() const { return impl_->graph.captured(); }
+size_t Graph::nodes() const { return impl_->graph.nodes(); }
 #else
 MemoryStats memory_stats(int) { not_built("memory_stats"); }
 void empty_cache(int) { not_built("empty_cache"); }
@@ -90,6 +108,16 @@ void set_sgemm(const std::string&) { not_built("set_sgemm"); }
 std::vector<std::string> conv_algorithms() { not_built("conv_algorithms"); }
 std::string conv_algorithm() { not_built("conv_algorithm"); }
 void set_conv_algorithm(const std::string&) { not_built("set_conv_algorithm"); }
+struct Graph::Impl {};
+Graph::Graph(int) { not_built("Graph"); }
+Graph::~Graph() = default;
+Graph::Graph(Graph&&) noexcept = default;
+Graph& Graph::operator=(Graph&&) noexcept = default;
+void Graph::capture_begin() { not_built("Graph::capture_begin"); }
+void Graph::capture_end() { not_built("Graph::capture_end"); }
+void Graph::replay() { not_built("Graph::replay"); }
+bool Graph::captured() const { return false; }
+size_t Graph::nodes() const { return 0; }
 #endif
 
 }  // namespace ember::cuda

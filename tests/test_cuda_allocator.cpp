@@ -66,6 +66,9 @@ class Pool {
   ember::cuda::MemoryStats stats() { return a_.stats(); }
   void empty_cache() { a_.empty_cache(); }
   void set_limit(size_t n) { a_.set_limit(n); }
+  int begin_capture_pool() { return a_.begin_capture_pool(); }
+  void end_capture_pool() { a_.end_capture_pool(); }
+  void release_pool(int pool) { a_.release_pool(pool); }
 
  private:
   CachingAllocator a_;
@@ -190,4 +193,50 @@ TEST_CASE("without caching every block is an exact-sized segment, returned when 
   CHECK(dev.live.empty());
   CHECK(a.stats().reserved == 0);
   CHECK(a.stats().cache_hits == 0);
+}
+
+TEST_CASE("a graph's pool keeps its blocks from other allocations until it is released", "[cuda_allocator]") {
+  FakeDevice dev(64 * MiB);
+  Pool a(dev);
+  void* warm = a.allocate(8 * KiB);  // an eager step warms the cache
+  a.deallocate(warm, 8 * KiB);
+  const int pool = a.begin_capture_pool();
+  char* x = static_cast<char*>(a.allocate(1 * KiB));  // from the cache, now the pool's
+  a.deallocate(x, 1 * KiB);                            // freed during the capture: back to the pool
+  CHECK(a.allocate(1 * KiB) == x);                     // reused inside the capture, in stream order
+  char* kept = static_cast<char*>(a.allocate(2 * KiB));
+  a.deallocate(kept, 2 * KiB);
+  // No new device memory during a capture: the cache must be warm.
+  REQUIRE_THROWS_WITH_ALL(a.allocate(16 * MiB), DeviceError, "CUDA graph capture", "cudaMalloc",
+                          "run the step eagerly first");
+  a.end_capture_pool();
+  CHECK(dev.mallocs == 1);
+  // After the capture nobody else gets the pool's blocks, freed or not.
+  for (int i = 0; i < 8; ++i) {
+    void* p = a.allocate(2 * KiB);
+    CHECK(p != kept);
+    CHECK(p != x);
+  }
+  a.deallocate(x, 1 * KiB);  // freed after the capture: still the pool's
+  CHECK(a.allocate(1 * KiB) != x);
+  a.release_pool(pool);  // the graph is gone: its free blocks return to the cache
+  bool reused = false;
+  for (int i = 0; i < 64 && !reused; ++i) {
+    void* p = a.allocate(2 * KiB);
+    reused = p == kept || p == x;  // x's hole and kept's may have merged
+  }
+  CHECK(reused);
+  REQUIRE_THROWS_WITH(a.begin_capture_pool() + a.begin_capture_pool(), Catch::Contains("already under way"));
+}
+
+TEST_CASE("without caching a graph's freed blocks are kept until the pool is released", "[cuda_allocator]") {
+  FakeDevice dev(64 * MiB);
+  Pool a(dev, /*caching=*/false);
+  const int pool = a.begin_capture_pool();
+  void* p = a.allocate(100);  // a new exact segment: the sanitizer builds may
+  a.deallocate(p, 100);       // ... but a replay still writes it: kept
+  a.end_capture_pool();
+  CHECK(dev.live.count(p) == 1);
+  a.release_pool(pool);
+  CHECK(dev.live.empty());
 }

@@ -133,6 +133,25 @@ TEST_CASE("dropout keeps the expectation and is reproducible", "[nn_ops]") {
   REQUIRE_THROWS_WITH_ALL(dropout(x, 1.5, true), ValueError, "dropout", "1.5");
 }
 
+// Note [Graph-safe random streams]: with a base in memory, the kernels get
+// offsets relative to it and add it when they run; the masks are the same.
+TEST_CASE("dropout with a Philox base in memory draws the masks of absolute offsets", "[nn_ops]") {
+  Tensor x = ones({1000}, {.dtype = DType::Float64});
+  Generator g1(5), g2(5);
+  (void)dropout(x, 0.25, true, &g1), (void)dropout(x, 0.25, true, &g2);  // both mid-stream
+  const Tensor want = dropout(x, 0.25, true, &g1);
+  uint64_t base = g2.offset();
+  g2.set_device_base(&base, base);
+  const Tensor got = dropout(x, 0.25, true, &g2);
+  g2.set_device_base(nullptr, 0);
+  CHECK(equal(got, want));
+  CHECK(g2.offset() == g1.offset());
+  base += 1;  // a wrong base shows
+  g2.set_device_base(&base, base - 1);
+  CHECK_FALSE(equal(dropout(x, 0.25, true, &g2), dropout(x, 0.25, true, &g1)));
+  g2.set_device_base(nullptr, 0);
+}
+
 TEST_CASE("nn op errors name the op and the shapes", "[nn_ops][errors]") {
   Tensor x = zeros({2, 3, 8, 8});
   REQUIRE_THROWS_WITH_ALL(conv2d(x, zeros({4, 2, 3, 3})), ShapeError, "conv2d", "[2, 3, 8, 8]", "[4, 2, 3, 3]");

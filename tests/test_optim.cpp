@@ -232,6 +232,41 @@ TEST_CASE("the fused CPU loop and the op-by-op path agree bit for bit", "[optim]
     }
 }
 
+// Note [Capturable optimizer steps]: the scalars from device memory (here
+// host memory: the CPU backend reads the same pointer) give the same bits,
+// with a schedule moving lr and beta1 between steps.
+TEST_CASE("capturable Adam and AdamW steps equal the plain ones bit for bit", "[optim]") {
+  using Make = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)>;
+  const std::vector<std::pair<const char*, Make>> makers = {
+      {"Adam", [](auto p) { return std::make_unique<Adam>(p, AdamOptions{.weight_decay = 0.1, .amsgrad = true}); }},
+      {"AdamW", [](auto p) { return std::make_unique<AdamW>(p, AdamWOptions{.lr = 0.01}); }}};
+  for (const auto& [name, make] : makers) {
+    INFO(name);
+    auto run = [&](bool capturable) {
+      Generator gen(3);
+      std::vector<Tensor> params = {randn({4, 3}, {}, &gen).requires_grad_(), randn({5}, {}, &gen).requires_grad_()};
+      auto opt = make(params);
+      opt->set_capturable(capturable);
+      OneCycleLR schedule(*opt, 0.05, {.total_steps = 6});
+      for (int s = 0; s < 6; ++s) {
+        for (Tensor& p : params) p.set_grad(randn(p.shape(), {}, &gen));
+        opt->step();
+        schedule.step();
+      }
+      return params;
+    };
+    const std::vector<Tensor> plain = run(false), captured = run(true);
+    for (size_t k = 0; k < plain.size(); ++k) CHECK(equal(captured[k], plain[k]));
+  }
+  std::vector<Tensor> params = {ones({2}).requires_grad_()};
+  SGD sgd(params, {.lr = 0.1});
+  REQUIRE_THROWS_WITH_ALL(sgd.set_capturable(true), ValueError, "SGD", "capturable", "Adam and AdamW");
+  Adam adam(params);
+  adam.set_capturable(true);
+  params[0].set_grad(ones({2}));
+  REQUIRE_THROWS_WITH_ALL(adam.launch_step(), ValueError, "launch_step without a prepare_step");
+}
+
 TEST_CASE("clip_grad_norm_ matches PyTorch for norms 1, 2, 3 and inf", "[optim]") {
   json f = load_fixture("clip_grad_norm");
   REQUIRE(f["cases"].size() == 6);

@@ -231,7 +231,12 @@ Tensor random_fill(const Shape& shape, DType dtype, Device device, Generator& ge
   const uint64_t n = static_cast<uint64_t>(out.numel());
   const uint64_t offset = gen.reserve((n + 1) / 2);
   if (n > 0)
-    detail::dispatch(p, device, [&](Backend& b, const ExecContext& ctx) { fill(b, ctx, view_of(out), offset); });
+    detail::dispatch(p, device, [&](Backend& b, const ExecContext& ctx) {
+      if (!gen.device_base()) return fill(b, ctx, view_of(out), offset);
+      ExecContext relative = ctx;  // Note [Graph-safe random streams]
+      relative.philox_base = gen.device_base();
+      fill(b, relative, view_of(out), offset - gen.base_offset());
+    });
   return out;
 }
 }  // namespace

@@ -110,7 +110,11 @@ void CpuBackend::sgd_update(const ExecContext&, const TensorView& param, const T
 
 void CpuBackend::adam_update(const ExecContext&, const TensorView& param, const TensorView& grad,
                              const TensorView& exp_avg, const TensorView& exp_avg_sq,
-                             const OptionalView& max_exp_avg_sq, const AdamParams& a) {
+                             const OptionalView& max_exp_avg_sq, const AdamParams& given) {
+  AdamParams a = given;
+  if (const double* s = a.device_scalars) {  // host memory here: read it now
+    a.lr = s[0], a.beta1 = s[1], a.step_size = s[2], a.bias_correction2_sqrt = s[3];
+  }
   EMBER_DISPATCH_FLOATING(param.dtype, "adam", [&] {
     using T = scalar_t;
     T* vmax = max_exp_avg_sq ? max_exp_avg_sq->ptr<T>() : nullptr;

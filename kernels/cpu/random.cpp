@@ -38,7 +38,8 @@ void for_each_pair(int64_t n, uint64_t seed, uint64_t offset, F f) {
 
 }  // namespace
 
-void CpuBackend::random_uniform(const ExecContext&, const TensorView& out, uint64_t seed, uint64_t offset) {
+void CpuBackend::random_uniform(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset) {
+  if (ctx.philox_base) offset += *ctx.philox_base;  // Note [Graph-safe random streams]
   EMBER_DISPATCH_FLOATING(out.dtype, "random_uniform", [&] {
     scalar_t* o = out.ptr<scalar_t>();
     for_each_pair(out.numel(), seed, offset, [&](int64_t i, const std::array<double, 2>& u, bool second) {
@@ -50,7 +51,8 @@ void CpuBackend::random_uniform(const ExecContext&, const TensorView& out, uint6
 
 // Box-Muller: r = sqrt(-2 log(1 - u1)) (log1p keeps it finite at u1 = 0),
 // theta = 2 pi u2; the pair is (r cos theta, r sin theta).
-void CpuBackend::random_normal(const ExecContext&, const TensorView& out, uint64_t seed, uint64_t offset) {
+void CpuBackend::random_normal(const ExecContext& ctx, const TensorView& out, uint64_t seed, uint64_t offset) {
+  if (ctx.philox_base) offset += *ctx.philox_base;
   EMBER_DISPATCH_FLOATING(out.dtype, "random_normal", [&] {
     scalar_t* o = out.ptr<scalar_t>();
     for_each_pair(out.numel(), seed, offset, [&](int64_t i, const std::array<double, 2>& u, bool second) {
@@ -64,7 +66,9 @@ void CpuBackend::random_normal(const ExecContext&, const TensorView& out, uint64
 
 // The uniform is rounded to T before the comparison, and the scale is
 // T(1) / T(1 - p): the same bits as lt(rand(T), 1 - p) / (1 - p) in ops.
-void CpuBackend::dropout_mask(const ExecContext&, const TensorView& mask, double p, uint64_t seed, uint64_t offset) {
+void CpuBackend::dropout_mask(const ExecContext& ctx, const TensorView& mask, double p, uint64_t seed,
+                              uint64_t offset) {
+  if (ctx.philox_base) offset += *ctx.philox_base;
   EMBER_DISPATCH_FLOATING(mask.dtype, "dropout_mask", [&] {
     using T = scalar_t;
     T* o = mask.ptr<T>();

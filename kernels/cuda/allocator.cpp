@@ -25,6 +25,7 @@ CachingAllocator::~CachingAllocator() {
 void* CachingAllocator::allocate(size_t nbytes) {
   if (nbytes == 0) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (capturing_) return allocate_in_pool(nbytes);
   // Without caching every block is a segment of its exact size, so that the
   // sanitizers see an overrun by one element.
   const size_t size = caching_ ? round_up(nbytes, kRound) : nbytes;
@@ -53,23 +54,92 @@ void CachingAllocator::deallocate(void* ptr, size_t) {
   live_.erase(it);
   stats_.allocated -= b->size;
   b->free = true;
+  if (b->pool) {  // Note [Graph memory pools]: back to its pool, whole
+    pool_free_[b->pool].insert(b);
+    return;
+  }
+  return_to_cache(b);
+}
+
+void CachingAllocator::return_to_cache(Block* b) {
   if (!caching_) {  // the block is its segment: give it back now
     raw_free_(b->ptr);
     stats_.reserved -= b->size;
     delete b;
     return;
   }
-  if (b->prev && b->prev->free) {
+  // A free neighbour in a graph's pool stays apart (Note [Graph memory pools]).
+  if (b->prev && b->prev->free && b->prev->pool == 0) {
     Block* p = b->prev;
     (p->small ? free_small_ : free_large_).erase(p);
     merge_into(p, b);
     b = p;
   }
-  if (b->next && b->next->free) {
+  if (b->next && b->next->free && b->next->pool == 0) {
     (b->small ? free_small_ : free_large_).erase(b->next);
     merge_into(b, b->next);
   }
   (b->small ? free_small_ : free_large_).insert(b);
+}
+
+// Note [Graph memory pools]
+void* CachingAllocator::allocate_in_pool(size_t nbytes) {
+  const size_t size = caching_ ? round_up(nbytes, kRound) : nbytes;
+  const bool small = size <= kSmallRequest;
+  Block* b = nullptr;
+  auto& own = pool_free_[capturing_];
+  if (caching_) {
+    Block key{nullptr, size};
+    auto it = own.lower_bound(&key);  // the pool's smallest free block that fits, taken whole
+    if (it != own.end() && (*it)->small == small) {
+      b = *it;
+      own.erase(it);
+      ++stats_.cache_hits;
+    }
+  }
+  if (!b) {
+    b = caching_ ? find_free(size, small) : nullptr;
+    if (b) ++stats_.cache_hits;
+    EMBER_CHECK(b || !caching_, DeviceError, device_name_, ": a CUDA graph capture needs ", nbytes,
+                " bytes that the memory cache does not hold, and may not ask the device for more (cudaMalloc is "
+                "not allowed during capture); run the step eagerly first, so that the cache holds what it needs");
+    if (!b) b = new_segment(size, small, nbytes);
+    (small ? free_small_ : free_large_).erase(b);
+    if (caching_) split(b, size);
+    b->pool = capturing_;
+  }
+  b->free = false;
+  live_[b->ptr] = b;
+  stats_.allocated += b->size;
+  stats_.peak = std::max(stats_.peak, stats_.allocated);
+  return b->ptr;
+}
+
+int CachingAllocator::begin_capture_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  EMBER_CHECK(capturing_ == 0, DeviceError, device_name_, ": a CUDA graph capture is already under way");
+  capturing_ = next_pool_++;
+  pool_free_[capturing_];
+  return capturing_;
+}
+
+void CachingAllocator::end_capture_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  capturing_ = 0;
+}
+
+void CachingAllocator::release_pool(int pool) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (capturing_ == pool) capturing_ = 0;
+  for (auto& [ptr, b] : live_)
+    if (b->pool == pool) b->pool = 0;  // freed later, to the cache
+  auto it = pool_free_.find(pool);
+  if (it == pool_free_.end()) return;
+  for (Block* b : it->second) {
+    b->pool = 0;
+    return_to_cache(b);
+  }
+  pool_free_.erase(it);
 }
 
 CachingAllocator::Block* CachingAllocator::find_free(size_t size, bool small) {

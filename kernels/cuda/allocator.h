@@ -22,6 +22,23 @@
 //   * when the device refuses a segment, the cache is emptied and the
 //     request tried once more, then OutOfMemory names the size and the
 //     statistics.
+//
+// Note [Graph memory pools]
+// A CUDA graph (Note [CUDA graphs] in runtime.h) bakes the addresses its
+// kernels touch into the graph: between replays nobody else may get that
+// memory. So while a graph is captured, its allocations come from a
+// private pool: a block the capture allocates (from the pool's own free
+// blocks first, then from the cache) belongs to the pool, and when freed,
+// during the capture or after it, returns to the pool, never to the cache;
+// other allocations never see it. Inside the capture blocks are reused in
+// stream order, as in an eager step, and the graph replays them in the
+// same order. A capture may not get new device memory (cudaMalloc is not
+// allowed during stream capture): the eager steps before it must have
+// warmed the cache; otherwise the capture fails with a DeviceError. Without
+// caching (the sanitizer builds) capture allocations are new segments, and
+// freed ones are kept until the pool is released, so a replay never writes
+// freed memory. release_pool (the graph's destructor) hands the pool's
+// free blocks back to the cache and its live ones to it when they are freed.
 // The same class serves the emulator (Note [SIMT emulator]) with host memory
 // behind it; under the sanitizers it keeps nothing (every block is a segment
 // of its own, returned when freed), so AddressSanitizer sees every overrun
@@ -60,6 +77,12 @@ class CachingAllocator final : public Allocator {
   // full device would (ember::cuda::set_memory_limit).
   void set_limit(size_t bytes);
 
+  // Note [Graph memory pools]: allocations go to a new private pool until
+  // end_capture_pool(); the pool's id.
+  int begin_capture_pool();
+  void end_capture_pool();
+  void release_pool(int pool);
+
   static constexpr size_t kRound = 512;
   static constexpr size_t kSmallRequest = size_t(1) << 20;  // up to 1 MiB: the small pool
   static constexpr size_t kSmallSegment = size_t(2) << 20;
@@ -73,6 +96,7 @@ class CachingAllocator final : public Allocator {
     bool small = true;
     Block* prev = nullptr;  // neighbours in the same segment
     Block* next = nullptr;
+    int pool = 0;  // 0: the cache; otherwise a graph's private pool
   };
   struct BySize {
     bool operator()(const Block* a, const Block* b) const {
@@ -85,6 +109,8 @@ class CachingAllocator final : public Allocator {
   void split(Block* b, size_t size);
   void merge_into(Block* b, Block* neighbour);
   void release_free_segments();
+  void* allocate_in_pool(size_t nbytes);
+  void return_to_cache(Block* b);
 
   std::string device_name_;
   std::function<void*(size_t)> raw_alloc_;
@@ -94,6 +120,9 @@ class CachingAllocator final : public Allocator {
   std::mutex mutex_;
   std::set<Block*, BySize> free_small_, free_large_;
   std::unordered_map<char*, Block*> live_;  // allocated blocks by address
+  int capturing_ = 0;                       // the pool captures allocate from (0: none)
+  int next_pool_ = 1;
+  std::map<int, std::set<Block*, BySize>> pool_free_;  // each pool's freed blocks
   MemoryStats stats_;
 };
 

@@ -24,6 +24,22 @@ template <typename T>
 struct AdamScalars {
   T sign, decay, wd, b1, b2, omb1, omb2, bc2, eps, step;
   bool coupled_wd, amsgrad;
+  // Capturable updates (AdamParams::device_scalars): lr, beta1, step_size
+  // and bias_correction2_sqrt from device memory; decay, b1, omb1, bc2 and
+  // step are then computed from them on the device, with the host's double
+  // arithmetic (no contraction here either), so the bits are the same.
+  const double* device_scalars;
+  double weight_decay;
+  bool decoupled;
+  EMBER_HD void resolve() {
+    if (!device_scalars) return;
+    const double lr = device_scalars[0], beta1 = device_scalars[1];
+    decay = decoupled ? T(1 - lr * weight_decay) : T(1);
+    b1 = T(beta1);
+    omb1 = T(1 - beta1);
+    step = T(-device_scalars[2]);
+    bc2 = T(device_scalars[3]);
+  }
 };
 
 // ---- kernels ----
@@ -42,6 +58,7 @@ __global__ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, SgdScalars<T> a)
 
 template <typename T>
 __global__ void adam_kernel(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, AdamScalars<T> a) {
+  a.resolve();
   EMBER_GRID_STRIDE_LOOP(i, n) {
     T gi = g[i] * a.sign;
     const T pi = p[i] * a.decay;
@@ -91,7 +108,10 @@ void adam_update(const ExecContext& ctx, const TensorView& param, const TensorVi
                            T(p.eps),
                            T(-p.step_size),
                            !p.decoupled && p.weight_decay != 0,
-                           max_exp_avg_sq.has_value()};
+                           max_exp_avg_sq.has_value(),
+                           p.device_scalars,
+                           p.weight_decay,
+                           p.decoupled};
     launch(adam_kernel<T>, s.grid, s.block, 0, ctx.stream, param.ptr<T>(), grad.ptr<T>(), exp_avg.ptr<T>(),
            exp_avg_sq.ptr<T>(), max_exp_avg_sq ? max_exp_avg_sq->ptr<T>() : static_cast<T*>(nullptr), n, a);
   });

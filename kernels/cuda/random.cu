@@ -25,7 +25,8 @@ EMBER_HD void uniform_pair(uint64_t seed, uint64_t block, double (&u)[2]) {
 // ---- kernels: one Philox block (two elements) per thread ----
 
 template <typename T>
-__global__ void uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+__global__ void uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, const uint64_t* base) {
+  if (base) offset += *base;  // Note [Graph-safe random streams]
   EMBER_GRID_STRIDE_LOOP(k, (n + 1) / 2) {
     double u[2];
     uniform_pair(seed, offset + static_cast<uint64_t>(k), u);
@@ -36,7 +37,8 @@ __global__ void uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset
 
 // Box-Muller: r = sqrt(-2 log(1 - u1)), theta = 2 pi u2.
 template <typename T>
-__global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+__global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, const uint64_t* base) {
+  if (base) offset += *base;  // Note [Graph-safe random streams]
   EMBER_GRID_STRIDE_LOOP(k, (n + 1) / 2) {
     double u[2];
     uniform_pair(seed, offset + static_cast<uint64_t>(k), u);
@@ -49,7 +51,9 @@ __global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset)
 
 // mask[i] = T(u_i) < T(1 - p) ? T(1) / T(1 - p) : 0.
 template <typename T>
-__global__ void dropout_mask_kernel(T* mask, int64_t n, T keep, T scale, uint64_t seed, uint64_t offset) {
+__global__ void dropout_mask_kernel(T* mask, int64_t n, T keep, T scale, uint64_t seed, uint64_t offset,
+                                    const uint64_t* base) {
+  if (base) offset += *base;  // Note [Graph-safe random streams]
   EMBER_GRID_STRIDE_LOOP(k, (n + 1) / 2) {
     double u[2];
     uniform_pair(seed, offset + static_cast<uint64_t>(k), u);
@@ -66,7 +70,8 @@ void random_uniform(const ExecContext& ctx, const TensorView& out, uint64_t seed
   const int64_t n = out.numel();
   const Shape1d s = shape_for((n + 1) / 2);
   EMBER_DISPATCH_FLOATING(out.dtype, "random_uniform", [&] {
-    launch(uniform_kernel<scalar_t>, s.grid, s.block, 0, ctx.stream, out.ptr<scalar_t>(), n, seed, offset);
+    launch(uniform_kernel<scalar_t>, s.grid, s.block, 0, ctx.stream, out.ptr<scalar_t>(), n, seed, offset,
+           ctx.philox_base);
   });
 }
 
@@ -74,7 +79,8 @@ void random_normal(const ExecContext& ctx, const TensorView& out, uint64_t seed,
   const int64_t n = out.numel();
   const Shape1d s = shape_for((n + 1) / 2);
   EMBER_DISPATCH_FLOATING(out.dtype, "random_normal", [&] {
-    launch(normal_kernel<scalar_t>, s.grid, s.block, 0, ctx.stream, out.ptr<scalar_t>(), n, seed, offset);
+    launch(normal_kernel<scalar_t>, s.grid, s.block, 0, ctx.stream, out.ptr<scalar_t>(), n, seed, offset,
+           ctx.philox_base);
   });
 }
 
@@ -84,7 +90,7 @@ void dropout_mask(const ExecContext& ctx, const TensorView& mask, double p, uint
   EMBER_DISPATCH_FLOATING(mask.dtype, "dropout_mask", [&] {
     using T = scalar_t;
     launch(dropout_mask_kernel<T>, s.grid, s.block, 0, ctx.stream, mask.ptr<T>(), n, T(1 - p), T(1) / T(1 - p), seed,
-           offset);
+           offset, ctx.philox_base);
   });
 }
 

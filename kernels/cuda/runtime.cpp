@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ember/core/error.h"
+#include "graph.h"
 
 namespace ember::kernels::cuda {
 
@@ -80,18 +81,26 @@ DeviceErrorFlag* error_flag(int device) {
   check_device(device);
   return &emulated().flag;
 }
-void copy_from_host(int, void* dst, const void* src, size_t n) {
+void copy_from_host(int device, void* dst, const void* src, size_t n) {
+  check_not_capturing(device, "a copy from the host");
   if (n) std::memcpy(dst, src, n);
 }
 void copy_to_host(int device, void* dst, const void* src, size_t n) {
+  check_not_capturing(device, "a copy to the host");
   if (n) std::memcpy(dst, src, n);
   check_error_flag(device);
 }
 void copy_on_device(int, void* dst, const void* src, size_t n) {
-  if (n) std::memmove(dst, src, n);
+  if (n == 0) return;
+  if (simt::Recording* r = simt::recording()) {  // Note [CUDA graphs]: a copy node
+    r->push_back([dst, src, n] { std::memmove(dst, src, n); });
+    return;
+  }
+  std::memmove(dst, src, n);
 }
 void synchronize(int device) { check_error_flag(device); }
 void check_error_flag(int device) {
+  check_not_capturing(device, "synchronize (or the device error flag's check)");
   DeviceErrorFlag& f = *error_flag(device);
   if (f.code == 0) return;
   const DeviceErrorFlag seen = f;
@@ -271,6 +280,7 @@ void* device_stream(int device) { return device_state(device).stream; }
 DeviceErrorFlag* error_flag(int device) { return device_state(device).flag; }
 
 void copy_from_host(int device, void* dst, const void* src, size_t n) {
+  check_not_capturing(device, "a copy from the host");
   Device& d = device_state(device);
   EMBER_CUDA_CHECK(cudaSetDevice(device));
   if (n > 0 && pinned().holds(src, n)) {  // Note [Pinned batches] in data/loader.h: no staging
@@ -290,6 +300,7 @@ void copy_from_host(int device, void* dst, const void* src, size_t n) {
 }
 
 void copy_to_host(int device, void* dst, const void* src, size_t n) {
+  check_not_capturing(device, "a copy to the host");
   Device& d = device_state(device);
   EMBER_CUDA_CHECK(cudaSetDevice(device));
   {
@@ -313,6 +324,7 @@ void copy_on_device(int device, void* dst, const void* src, size_t n) {
 }
 
 void synchronize(int device) {
+  check_not_capturing(device, "synchronize");
   Device& d = device_state(device);  // first: it checks the index
   EMBER_CUDA_CHECK(cudaSetDevice(device));
   EMBER_CUDA_CHECK(cudaStreamSynchronize(d.stream));
@@ -323,6 +335,7 @@ void synchronize(int device) {
 // would not be ordered with its kernels): the read waits for every kernel
 // queued so far, and the clear comes before any queued later.
 void check_error_flag(int device) {
+  check_not_capturing(device, "the device error flag's check");
   Device& d = device_state(device);
   DeviceErrorFlag seen{};
   EMBER_CUDA_CHECK(cudaMemcpyAsync(&seen, d.flag, sizeof seen, cudaMemcpyDeviceToHost, d.stream));
@@ -338,7 +351,7 @@ void after_launch(void* stream, const char* file, int line) {
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
     throw DeviceError(detail::concat("kernel launch failed: ", cudaGetErrorString(err), " at ", file, ":", line));
-  if (sync_after_launch()) {
+  if (sync_after_launch() && !any_capture()) {  // a capturing stream may not be synchronized
     const cudaError_t sync = cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
     if (sync != cudaSuccess)
       throw DeviceError(detail::concat("kernel failed (EMBER_CUDA_SYNC=1): ", cudaGetErrorString(sync), " in the launch at ",

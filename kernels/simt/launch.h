@@ -10,6 +10,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "simt.h"
 
@@ -38,6 +39,15 @@ struct LaunchConfig {
 // thread) the first error a thread raised or a check found.
 void run_grid(const LaunchConfig& config, const std::function<void()>& thread_body);
 
+// A CUDA graph on the emulator (Note [CUDA graphs] in kernels/cuda/graph.cpp):
+// while the calling thread records, its launches, and the runtime's
+// device-to-device copies, are appended to the recording instead of run,
+// with copies of their arguments, as a graph's kernel nodes hold them.
+// Replaying runs the list; no host code of the step runs again.
+using Recording = std::vector<std::function<void()>>;
+void set_recording(Recording* recording);  // nullptr: stop recording
+Recording* recording();
+
 // kernel<<<grid, block, shared_bytes, stream>>>(args...) on the CPU. Each
 // thread gets its own copies of the arguments, as on a GPU.
 template <typename... Params, typename... Args>
@@ -45,8 +55,14 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
             Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
   const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  run_grid({grid, block, shared_bytes, reinterpret_cast<const void*>(kernel), stream.where},
-           [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); });
+  const LaunchConfig config{grid, block, shared_bytes, reinterpret_cast<const void*>(kernel), stream.where};
+  if (Recording* r = recording()) {
+    r->push_back([config, params, kernel] {
+      run_grid(config, [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); });
+    });
+    return;
+  }
+  run_grid(config, [&] { std::apply([&](const auto&... p) { kernel(p...); }, params); });
 }
 
 // The largest dynamic shared memory a launch of `kernel` may ask for, as

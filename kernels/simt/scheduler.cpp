@@ -476,6 +476,12 @@ void pipeline_wait_prior(size_t newest_left) {
   }
 }
 
+namespace {
+thread_local Recording* tls_recording = nullptr;
+}  // namespace
+void set_recording(Recording* r) { tls_recording = r; }
+Recording* recording() { return tls_recording; }
+
 void* dynamic_shared_memory() { return current_block("dynamic shared memory").dynamic_shared.data(); }
 
 unsigned live_lanes(unsigned mask) {

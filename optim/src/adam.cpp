@@ -53,6 +53,30 @@ void Adam::validate(const Options& o, const std::string& where) const {
   check_flag(o, "maximize", where);
 }
 
+// Note [Capturable optimizer steps]: lr, beta1, step_size and
+// bias_correction2_sqrt, computed as update() computes them.
+std::vector<double> Adam::step_scalars(const ParamGroup& group, const ParamState& state) const {
+  const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2");
+  const double step = static_cast<double>(state.step);
+  return {lr, beta1, lr / (1 - std::pow(beta1, step)), std::sqrt(1 - std::pow(beta2, step))};
+}
+
+void Adam::update_captured(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state,
+                           const double* device_scalars) {
+  const bool amsgrad = group.get("amsgrad") != 0;
+  Tensor& exp_avg = buffer(state, "exp_avg", param);
+  Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
+  Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
+  EMBER_CHECK(prim::has_kernel(Primitive::AdamUpdate, param.device()) &&
+                  fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq})),
+              ValueError, name(), ": a capturable step needs the fused update (contiguous parameters and gradients "
+              "of one dtype, on a device whose backend has adam_update)");
+  prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq,
+                    {.beta2 = group.get("beta2"), .eps = group.get("eps"), .weight_decay = group.get("weight_decay"),
+                     .maximize = group.get("maximize") != 0, .decoupled = decoupled_,
+                     .device_scalars = device_scalars});
+}
+
 void Adam::update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) {
   const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2");
   const double eps = group.get("eps"), weight_decay = group.get("weight_decay");

@@ -100,6 +100,11 @@ void Optimizer::add_param_group(ParamGroup group) {
 }
 
 void Optimizer::step() {
+  if (capturable_) {  // Note [Capturable optimizer steps]
+    prepare_step();
+    launch_step();
+    return;
+  }
   NoGradGuard no_grad;
   for (ParamGroup& group : groups_)
     for (Tensor& param : group.params) {
@@ -108,6 +113,58 @@ void Optimizer::step() {
       ParamState& s = state_[param.impl()];
       ++s.step;
       update(param, grad, group, s);
+    }
+}
+
+void Optimizer::set_capturable(bool on) {
+  EMBER_CHECK(!on || supports_capturable(), ValueError, name_,
+              ": capturable steps are not implemented (Adam and AdamW have them)");
+  capturable_ = on;
+}
+
+std::vector<double> Optimizer::step_scalars(const ParamGroup&, const ParamState&) const {
+  throw InternalError(name_ + ": step_scalars without capturable support");
+}
+void Optimizer::update_captured(Tensor&, const Tensor&, const ParamGroup&, ParamState&, const double*) {
+  throw InternalError(name_ + ": update_captured without capturable support");
+}
+
+// Note [Capturable optimizer steps]: the host's part.
+void Optimizer::prepare_step() {
+  NoGradGuard no_grad;
+  std::vector<double> scalars;
+  Device device = kCPU;
+  for (ParamGroup& group : groups_)
+    for (Tensor& param : group.params) {
+      if (!param.grad().defined()) continue;
+      ParamState& s = state_[param.impl()];
+      ++s.step;
+      const std::vector<double> v = step_scalars(group, s);
+      scalars.insert(scalars.end(), v.begin(), v.end());
+      device = param.device();
+    }
+  if (scalars.empty()) return;
+  const Shape shape{static_cast<int64_t>(scalars.size() / 4), 4};
+  if (!step_scalars_.defined() || step_scalars_.shape() != shape || step_scalars_.device() != device)
+    step_scalars_ = zeros(shape, {.dtype = DType::Float64, .device = device});
+  step_scalars_.copy_(from_vector(scalars, shape));  // one host-to-device copy
+}
+
+// Note [Capturable optimizer steps]: the device's part, capturable.
+void Optimizer::launch_step() {
+  NoGradGuard no_grad;
+  int64_t i = 0;
+  for (ParamGroup& group : groups_)
+    for (Tensor& param : group.params) {
+      Tensor grad = param.grad();
+      if (!grad.defined()) continue;
+      EMBER_CHECK(step_scalars_.defined() && i < step_scalars_.size(0), ValueError, name_,
+                  ": launch_step without a prepare_step for these gradients");
+      EMBER_CHECK(param.device() == step_scalars_.device(), DeviceError, name_,
+                  ": a capturable step needs every parameter on one device (", param.device().str(), " and ",
+                  step_scalars_.device().str(), ")");
+      update_captured(param, grad, group, state_[param.impl()], step_scalars_.data_ptr<double>() + 4 * i);
+      ++i;
     }
 }
 

@@ -62,6 +62,11 @@ using OptionalView = std::optional<TensorView>;
 struct ExecContext {
   Device device;
   void* stream = nullptr;
+  // The random entries (random_uniform, random_normal, dropout_mask): when
+  // set, the Philox offset the kernel uses is *philox_base + the offset
+  // argument, read when it runs, from memory of `device` (Note [Graph-safe
+  // random streams] in core/generator.h).
+  const uint64_t* philox_base = nullptr;
 };
 
 // One value per Backend entry; supports() and the profiler speak in these.
@@ -117,6 +122,12 @@ struct AdamParams {
   double step_size = 0, bias_correction2_sqrt = 1;
   bool maximize = false;
   bool decoupled = false;  // AdamW: the decay multiplies the weights, not the gradient
+  // Capturable (Note [Capturable optimizer steps] in optim/optimizer.h): when
+  // set, the kernel reads lr, beta1, step_size and bias_correction2_sqrt, in
+  // that order, from these four doubles in the parameter's device memory
+  // when it runs, and ignores those fields; a CUDA graph can then replay the
+  // update while the host rewrites them between steps.
+  const double* device_scalars = nullptr;
 };
 
 class Backend {

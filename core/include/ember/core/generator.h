@@ -30,9 +30,27 @@ class Generator {
   // One Philox4x32-10 block: four uniformly distributed 32-bit words.
   static std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter);
 
+  // Note [Graph-safe random streams]
+  // A CUDA graph freezes the Philox offset each random kernel was launched
+  // with, so every replay would draw the same dropout masks. While a device
+  // base is set, reserve() still advances offset(), but the random
+  // primitives pass the kernels offset - base_offset and a pointer to a
+  // uint64 in device memory (ExecContext::philox_base) that the kernel adds
+  // when it runs. The host writes the step's first offset there before the
+  // work runs, eagerly or as a replay, so the masks are the eager ones, bit
+  // for bit, on every replay. examples/mnist/graphed_step.cpp drives it.
+  void set_device_base(const uint64_t* device_base, uint64_t base_offset) {
+    device_base_ = device_base;
+    base_offset_ = base_offset;
+  }
+  const uint64_t* device_base() const { return device_base_; }
+  uint64_t base_offset() const { return base_offset_; }
+
  private:
   uint64_t seed_ = 0;
   uint64_t offset_ = 0;
+  const uint64_t* device_base_ = nullptr;
+  uint64_t base_offset_ = 0;
   std::mutex mutex_;
 };
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,32 @@ void set_sgemm(const std::string& name);
 std::vector<std::string> conv_algorithms();
 std::string conv_algorithm();
 void set_conv_algorithm(const std::string& name);
+
+// A CUDA graph (Note [CUDA graphs] in kernels/cuda/graph.cpp), after
+// torch.cuda.CUDAGraph: between capture_begin() and capture_end() the work
+// this thread queues on the device is recorded rather than run, its memory
+// drawn from the graph's own pool; replay() queues all of it again, with the
+// same arguments, on the same memory. Between replays, rewrite the inputs
+// and any per-step state in place (copy_). During capture, reading a
+// value on the host, synchronize and new device memory are DeviceErrors:
+// run the work once eagerly first, so that the memory cache is warm. On
+// the emulator a graph is the list of recorded launches.
+class Graph {
+ public:
+  explicit Graph(int device = 0);
+  ~Graph();
+  Graph(Graph&&) noexcept;
+  Graph& operator=(Graph&&) noexcept;
+  void capture_begin();
+  void capture_end();
+  void replay();
+  bool captured() const;
+  // The launches and copies recorded (on the emulator; 0 on a GPU).
+  size_t nodes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace ember::cuda

@@ -44,6 +44,10 @@ class Adam : public Optimizer {
   Adam(const char* name, bool decoupled, std::vector<ParamGroup> groups, AdamOptions defaults);
   void validate(const Options& options, const std::string& where) const override;
   void update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) override;
+  bool supports_capturable() const override { return true; }
+  std::vector<double> step_scalars(const ParamGroup& group, const ParamState& state) const override;
+  void update_captured(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state,
+                       const double* device_scalars) override;
 
  private:
   bool decoupled_;  // AdamW: weight decay shrinks the parameter, not the gradient

@@ -86,6 +86,25 @@ class Optimizer {
   /// results).
   void set_fused(bool on) { fused_ = on; }
   bool fused() const { return fused_; }
+
+  /// Note [Capturable optimizer steps]
+  /// A CUDA graph (Note [CUDA graphs]) freezes every kernel argument, but a
+  /// step's learning rate (a schedule's), beta1 (OneCycleLR's) and bias
+  /// corrections change from step to step. A capturable optimizer therefore
+  /// splits step() in two: prepare_step() is the host's part (count the
+  /// step, compute each parameter's scalars, and write them all to one
+  /// float64 tensor on the parameters' device in a single copy), and
+  /// launch_step() queues the fused update kernels, which read the scalars
+  /// from that tensor when they run (AdamParams::device_scalars). step() is
+  /// the two in turn, so an eager step computes what a replay does, bit for
+  /// bit. A graph captures launch_step() alone, and each replay follows a
+  /// prepare_step(). Adam and AdamW are capturable; set_capturable(true) on
+  /// another optimizer is a ValueError, as is a capturable step whose
+  /// parameters cannot take the fused update.
+  void set_capturable(bool on);
+  bool capturable() const { return capturable_; }
+  void prepare_step();
+  void launch_step();
   /// The state of `param`, or nullptr before its first update.
   const ParamState* state(const Tensor& param) const;
 
@@ -103,6 +122,13 @@ class Optimizer {
   /// One update of `param` with its defined gradient `grad`; `state.step`
   /// already counts this update.
   virtual void update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) = 0;
+  /// Capturable optimizers: the four scalars of this step's update of a
+  /// parameter (for Adam: lr, beta1, step_size, bias_correction2_sqrt), and
+  /// the update itself reading them from `device_scalars`.
+  virtual bool supports_capturable() const { return false; }
+  virtual std::vector<double> step_scalars(const ParamGroup& group, const ParamState& state) const;
+  virtual void update_captured(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state,
+                               const double* device_scalars);
 
   /// Whether the fused update entries may take these tensors: all defined,
   /// contiguous, of the first one's floating dtype and device.
@@ -121,6 +147,8 @@ class Optimizer {
 
   std::string name_;
   bool fused_ = true;
+  bool capturable_ = false;
+  Tensor step_scalars_;  // (parameters, 4) float64 on the parameters' device: Note [Capturable optimizer steps]
   Options defaults_;
   std::vector<ParamGroup> groups_;
   // Keyed by the parameter's TensorImpl: every handle of it shares one.
