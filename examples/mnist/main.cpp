@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   train->add_option("--train-limit", c.train_limit, "train on the first N training images only (0: all)");
   train->add_flag("--resume", c.resume, "continue from <out>/checkpoint.safetensors, exactly");
   train->add_option("--tensorboard", c.tensorboard, "also write TensorBoard event files (loss, accuracy, lr) into DIR");
+  train->add_option("--cuda-graph", c.cuda_graph,
+                    "replay each training step as a CUDA graph: auto (on with --device cuda and adam/adamw), on, off")
+      ->capture_default_str();
   train->add_option("--sync-every", c.sync_every,
                     "read the step losses on the host every N steps (0: 1 on the CPU, 25 on a GPU)")
       ->check(CLI::NonNegativeNumber);

@@ -18,6 +18,7 @@
 #include <ember/kernels/register.h>
 #include <ember/optim/optim.h>
 
+#include "graphed_step.h"
 #include "models.h"
 #include "run_report.h"
 
@@ -31,7 +32,8 @@ nlohmann::json Config::to_json() const {
           {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
-          {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every}};
+          {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every},
+          {"cuda_graph", cuda_graph}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -60,6 +62,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.tensorboard = j.value("tensorboard", c.tensorboard);
   c.kernels = j.value("kernels", c.kernels);
   c.sync_every = j.value("sync_every", c.sync_every);
+  c.cuda_graph = j.value("cuda_graph", c.cuda_graph);
   return c;
 }
 
@@ -211,6 +214,7 @@ struct Run {
   std::unique_ptr<optim::Optimizer> opt;
   std::shared_ptr<optim::LRScheduler> schedule;
   int64_t start_epoch = 0, step = 0;
+  std::unique_ptr<GraphedStep> graphed;  // --cuda-graph: Note [Graphed training step]
 };
 
 struct EpochResult {
@@ -268,6 +272,19 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   r.model->to(r.device);
   r.opt = make_optimizer(c, r.model->parameters());
   r.schedule = make_schedule(c, *r.opt, r.train_loader.num_batches());
+  if (c.cuda_graph != "off" && r.device.is_cuda()) {
+    if (c.optimizer == "sgd") {  // SGD's update is not capturable yet
+      EMBER_CHECK(c.cuda_graph != "on", ValueError, "--cuda-graph on needs --optimizer adam or adamw (SGD's update "
+                  "is not capturable)");
+      std::printf("CUDA graphs: off (SGD's update is not capturable)\n");
+    } else {
+      r.graphed = std::make_unique<GraphedStep>(*r.opt, r.device);
+      std::printf("CUDA graphs: on (each full batch's step is replayed; --cuda-graph off to run eagerly)\n");
+    }
+  }
+  EMBER_CHECK(c.cuda_graph == "auto" || c.cuda_graph == "on" || c.cuda_graph == "off", ValueError,
+              "--cuda-graph must be auto, on or off, got '", c.cuda_graph, "'");
+  EMBER_CHECK(c.cuda_graph != "on" || r.device.is_cuda(), ValueError, "--cuda-graph on needs --device cuda");
   std::printf("%s\n", startup_line(c, *r.model).c_str());
   Tensor example = zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = r.device});
   r.model->eval();  // a one-image batch: batch norm must not use its statistics
@@ -330,22 +347,30 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / e.seen, e.seen / std::max(secs, 1e-9));
     progress.update(done, line);
   };
-  for (data::Batch& b : r.train_loader.epoch(epoch)) {
-    Tensor x = b.images.to(r.device), y = b.labels.to(r.device);
+  // forward, loss, backward: the loss and the count of right answers
+  auto forward_backward = [&](const Tensor& x, const Tensor& y) {
     Tensor logits = (*r.model)(x);
     Tensor loss = cross_entropy(logits, y, c.label_smoothing);
-    pending.lrs.push_back(r.opt->param_groups()[0].lr());  // the rate this step uses
     r.opt->zero_grad();
     loss.backward();
-    r.opt->step();
+    NoGradGuard no_grad;
+    return std::vector<Tensor>{loss.detach(), sum(eq(argmax(logits, 1), y))};
+  };
+  for (data::Batch& b : r.train_loader.epoch(epoch)) {
+    Tensor x = b.images.to(r.device), y = b.labels.to(r.device);
+    pending.lrs.push_back(r.opt->param_groups()[0].lr());  // the rate this step uses
+    std::vector<Tensor> out;
+    if (r.graphed) {
+      out = r.graphed->run(x, y, forward_backward);
+    } else {
+      out = forward_backward(x, y);
+      r.opt->step();
+    }
     if (r.schedule) r.schedule->step();
     ++r.step;
-    {
-      NoGradGuard no_grad;
-      pending.losses.push_back(loss.detach());
-      pending.correct.push_back(sum(eq(argmax(logits, 1), y)));
-      pending.sizes.push_back(y.numel());
-    }
+    pending.losses.push_back(out[0]);
+    pending.correct.push_back(out[1]);
+    pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
     if (c.max_steps > 0 && r.step >= c.max_steps) break;
   }
@@ -406,6 +431,9 @@ double train(const Config& c) {
     std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
                 static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), e.loss, 100.0 * e.accuracy,
                 test.loss, 100 * test.accuracy, lr, e.seconds, e.seen / e.seconds);
+    if (r.graphed)
+      std::printf("  CUDA graph: %lld steps replayed, %lld eager so far\n", static_cast<long long>(r.graphed->replays()),
+                  static_cast<long long>(r.graphed->eager_steps()));
     std::fflush(stdout);
     metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss, e.accuracy, test.loss,
                  test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});

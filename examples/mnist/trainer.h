@@ -44,6 +44,7 @@ struct Config {
   std::string tensorboard;  // also write TensorBoard event files here ("" = no)
   std::string kernels;      // the backend implementation for the device's type ("" = default / EMBER_BACKEND)
   bool profile = false;     // print the op profiler's table and write profile.csv
+  std::string cuda_graph = "auto";  // auto (on for cuda with Adam/AdamW), on, off: Note [Graphed training step]
   int64_t sync_every = 0;   // read the step metrics every N steps (0: 1 on the CPU, 25 on a GPU); trainer.cpp
 
   nlohmann::json to_json() const;
