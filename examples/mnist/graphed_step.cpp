@@ -40,10 +40,21 @@ void GraphedStep::capture(const Tensor& x, const Tensor& y, const ForwardBackwar
   const uint64_t before = gen.offset();
   write_philox_base(before);  // the capture's kernels read it at replay, rewritten each time
   auto graph = std::make_unique<cuda::Graph>(device_.index);
-  graph->capture_begin();
-  static_out_ = fb(static_x_, static_y_);
-  opt_.launch_step();  // the host part runs before each replay
-  graph->capture_end();
+  try {
+    graph->capture_begin();
+    static_out_ = fb(static_x_, static_y_);
+    opt_.launch_step();  // the host part runs before each replay
+    graph->capture_end();
+  } catch (const Error& e) {
+    // Nothing of the step ran, and the host state it touched is restored
+    // below: training goes on eagerly (the trainer prints the reason).
+    graph.reset();  // abandons the capture
+    static_out_.clear();
+    gen.set_offset(before);
+    gen.set_device_base(nullptr, 0);
+    failure_ = e.what();
+    return;
+  }
   // Nothing ran: the generator is where it was, and each replay advances it
   // by what the captured step reserved.
   philox_per_step_ = gen.offset() - before;
@@ -53,8 +64,9 @@ void GraphedStep::capture(const Tensor& x, const Tensor& y, const ForwardBackwar
 }
 
 std::vector<Tensor> GraphedStep::run(const Tensor& x, const Tensor& y, const ForwardBackward& fb) {
-  if (!graph_ && eager_ < warmup_) return eager(x, y, fb);
+  if (!graph_ && (eager_ < warmup_ || !failure_.empty())) return eager(x, y, fb);
   if (!graph_) capture(x, y, fb);
+  if (!graph_) return eager(x, y, fb);  // the capture failed
   if (x.shape() != static_x_.shape() || y.shape() != static_y_.shape() || x.dtype() != static_x_.dtype())
     return eager(x, y, fb);  // the fallback: a partial batch
   static_x_.copy_(x);

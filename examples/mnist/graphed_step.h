@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ember/ember.h>
@@ -29,7 +30,8 @@ namespace ember::mnist {
 //     base of the step's dropout masks is written to device memory (Note
 //     [Graph-safe random streams]), and the graph is launched;
 //   * eagerly, as a fallback, for a batch whose shapes differ from the
-//     captured ones (the last, partial batch of an epoch).
+//     captured ones (the last, partial batch of an epoch), and for every
+//     step if the capture failed (failure() says why).
 // Every step, eager or replayed, runs the same kernels with the same
 // numbers, so the losses and weights are those of an eager run bit for bit
 // (tests/cuda_train.cpp checks it). The optimizer must be capturable
@@ -46,6 +48,8 @@ class GraphedStep {
   std::vector<Tensor> run(const Tensor& x, const Tensor& y, const ForwardBackward& forward_backward);
 
   bool captured() const { return graph_ != nullptr; }
+  // Why the capture failed ("" if it did not): the steps then run eagerly.
+  const std::string& failure() const { return failure_; }
   int64_t replays() const { return replays_; }
   int64_t eager_steps() const { return eager_; }
 
@@ -61,6 +65,7 @@ class GraphedStep {
   Tensor static_x_, static_y_;
   std::vector<Tensor> static_out_;
   uint64_t philox_per_step_ = 0;
+  std::string failure_;
   std::unique_ptr<cuda::Graph> graph_;
 };
 

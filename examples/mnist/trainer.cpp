@@ -432,8 +432,10 @@ double train(const Config& c) {
                 static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), e.loss, 100.0 * e.accuracy,
                 test.loss, 100 * test.accuracy, lr, e.seconds, e.seen / e.seconds);
     if (r.graphed)
-      std::printf("  CUDA graph: %lld steps replayed, %lld eager so far\n", static_cast<long long>(r.graphed->replays()),
-                  static_cast<long long>(r.graphed->eager_steps()));
+      std::printf("  CUDA graph: %lld steps replayed, %lld eager so far%s%s\n",
+                  static_cast<long long>(r.graphed->replays()), static_cast<long long>(r.graphed->eager_steps()),
+                  r.graphed->failure().empty() ? "" : "; the capture failed, steps run eagerly: ",
+                  r.graphed->failure().c_str());
     std::fflush(stdout);
     metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss, e.accuracy, test.loss,
                  test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});
