@@ -12,7 +12,7 @@
 #   train      150  ember-mnist on cuda:0: the default recipe (CNN, 15 epochs) for seeds 0, 1 and 2; the
 #                   mean test accuracy must be within 0.3 points of the CPU's (bench/results/mnist/cpu-seeds.csv)
 #   bench       90  ember-bench-cuda-memory, ember-bench-sgemm and their PyTorch twins, quick mode
-#   memcheck    90  compute-sanitizer memcheck over the kernels' tests
+#   memcheck    90  compute-sanitizer memcheck over the kernels' and the CUDA graphs' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
 # A step whose tool answers "Device not supported" (compute-sanitizer under
 # gVisor) is "skipped", not "failed". The sanitizers come last: they get
@@ -243,9 +243,9 @@ EOF
   fi
 fi
 
-# The kernel tests and every table but the gradient ones (the same kernels,
-# many more launches).
-want memcheck && run_step memcheck "$sanitizer --tool memcheck $test_cuda '[kernels],[tables]~*gradcheck*'"
+# The kernel tests, the graph tests and every table but the gradient ones
+# (the same kernels, many more launches).
+want memcheck && run_step memcheck "$sanitizer --tool memcheck $test_cuda '[kernels],[graph],[tables]~*gradcheck*'"
 want racecheck && run_step racecheck "$sanitizer --tool racecheck $test_cuda '[shared]' && \
   $sanitizer --tool synccheck $test_cuda '[shared]'"
 
