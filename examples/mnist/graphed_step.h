@@ -36,7 +36,10 @@ namespace ember::mnist {
 // numbers, so the losses and weights are those of an eager run bit for bit
 // (tests/cuda_train.cpp checks it). The optimizer must be capturable
 // (Adam, AdamW), the model's parameters on the graph's device, and the
-// step must not read values on the host (item(), .to(kCPU)).
+// step must not read values on the host (item(), .to(kCPU)). Anything that
+// needs the gradients (clipping, logging their norm) belongs inside
+// forward_backward: after an eager fallback, param.grad() holds that step's
+// gradients, not those of later replays, which live in the graph's memory.
 class GraphedStep {
  public:
   using ForwardBackward = std::function<std::vector<Tensor>(const Tensor& x, const Tensor& y)>;
