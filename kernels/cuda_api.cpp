@@ -81,6 +81,51 @@ std::string conv_algorithm() {
 }
 void set_conv_algorithm(const std::string& name) { kernels::cuda::set_conv_algorithm(name); }
 
+Upload::Upload(const Tensor& host, Device device) {
+  EMBER_CHECK(host.defined() && host.device().is_cpu() && host.is_contiguous(), ValueError,
+              "Upload: expected a contiguous CPU tensor");
+  EMBER_CHECK(device.is_cuda(), ValueError, "Upload: expected a cuda device, got ", device.str());
+  allocator_of(device.index);  // checks the index
+  tensor_ = make_empty(host.shape(), host.dtype(), device);
+  host_ = host;
+  pending_ = kernels::cuda::start_upload(device.index, tensor_.raw_data(), host.raw_data(),
+                                         static_cast<size_t>(host.numel()) * dtype_size(host.dtype()));
+}
+Upload::~Upload() {
+  if (pending_) {
+    try {
+      kernels::cuda::finish_upload(tensor_.device().index, pending_);  // never leave the event behind
+    } catch (...) {
+    }
+  }
+}
+Upload::Upload(Upload&& o) noexcept : tensor_(std::move(o.tensor_)), host_(std::move(o.host_)), pending_(o.pending_) {
+  o.pending_ = nullptr;
+}
+Upload& Upload::operator=(Upload&& o) noexcept {
+  if (this == &o) return *this;
+  if (pending_) {
+    try {
+      kernels::cuda::finish_upload(tensor_.device().index, pending_);
+    } catch (...) {
+    }
+  }
+  tensor_ = std::move(o.tensor_);
+  host_ = std::move(o.host_);
+  pending_ = o.pending_;
+  o.pending_ = nullptr;
+  return *this;
+}
+Tensor Upload::get() {
+  EMBER_CHECK(valid(), ValueError, "Upload::get on an empty upload");
+  if (pending_) {
+    kernels::cuda::finish_upload(tensor_.device().index, pending_);
+    pending_ = nullptr;
+  }
+  host_ = Tensor();
+  return tensor_;
+}
+
 struct Graph::Impl {
   kernels::cuda::CapturedGraph graph;
   explicit Impl(int device) : graph(device) {}
@@ -108,6 +153,11 @@ void set_sgemm(const std::string&) { not_built("set_sgemm"); }
 std::vector<std::string> conv_algorithms() { not_built("conv_algorithms"); }
 std::string conv_algorithm() { not_built("conv_algorithm"); }
 void set_conv_algorithm(const std::string&) { not_built("set_conv_algorithm"); }
+Upload::Upload(const Tensor&, Device) { not_built("Upload"); }
+Upload::~Upload() = default;
+Upload::Upload(Upload&&) noexcept = default;
+Upload& Upload::operator=(Upload&&) noexcept = default;
+Tensor Upload::get() { not_built("Upload::get"); }
 struct Graph::Impl {};
 Graph::Graph(int) { not_built("Graph"); }
 Graph::~Graph() = default;

@@ -232,3 +232,16 @@ TEST_CASE("CUDA batch norm and its gradients agree with the CPU across channels,
         for (size_t i = 0; i < cpu.size(); ++i) check_close(gpu[i], ref_of(cpu[i]), tol, tol, what + " " + names[i]);
       }
 }
+
+TEST_CASE("an upload on the copy stream delivers the tensor, and refuses what it cannot copy", "[cuda][kernels]") {
+  const Tensor host = random_input({3, 5}, DType::Float32, Layout::Contiguous, -1, 1);
+  cuda::Upload up(host, kGpu);
+  const Tensor x = up.get();
+  CHECK(x.device() == kGpu);
+  CHECK(equal(x.to(kCPU), host));
+  CHECK(up.get().is_same(x));
+  CHECK(equal((x * 2).to(kCPU), host * 2));  // work queued after get() sees the data
+  REQUIRE_THROWS_WITH_ALL(cuda::Upload(host.t(), kGpu), ValueError, "Upload", "contiguous CPU tensor");
+  REQUIRE_THROWS_WITH_ALL(cuda::Upload(host, kCPU), ValueError, "Upload", "cuda device");
+  REQUIRE_THROWS_WITH_ALL(cuda::Upload().get(), ValueError, "empty upload");
+}

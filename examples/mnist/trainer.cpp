@@ -356,8 +356,8 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     NoGradGuard no_grad;
     return std::vector<Tensor>{loss.detach(), sum(eq(argmax(logits, 1), y))};
   };
-  for (data::Batch& b : r.train_loader.epoch(epoch)) {
-    Tensor x = b.images.to(r.device), y = b.labels.to(r.device);
+  // One step on a batch on the device; false once --max-steps is reached.
+  auto train_step = [&](const Tensor& x, const Tensor& y) {
     pending.lrs.push_back(r.opt->param_groups()[0].lr());  // the rate this step uses
     std::vector<Tensor> out;
     if (r.graphed) {
@@ -372,7 +372,25 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     pending.correct.push_back(out[1]);
     pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
-    if (c.max_steps > 0 && r.step >= c.max_steps) break;
+    return !(c.max_steps > 0 && r.step >= c.max_steps);
+  };
+  if (r.device.is_cuda()) {
+    // Note [Overlapped uploads]: batch t+1's upload starts before step t is
+    // queued, so the copy engine moves it while step t computes.
+    cuda::Upload next_x, next_y;
+    for (data::Batch& b : r.train_loader.epoch(epoch)) {
+      cuda::Upload ux(b.images, r.device), uy(b.labels, r.device);
+      if (next_x.valid() && !train_step(next_x.get(), next_y.get())) {
+        next_x = cuda::Upload();
+        break;
+      }
+      next_x = std::move(ux);
+      next_y = std::move(uy);
+    }
+    if (next_x.valid()) train_step(next_x.get(), next_y.get());
+  } else {
+    for (data::Batch& b : r.train_loader.epoch(epoch))
+      if (!train_step(b.images, b.labels)) break;
   }
   flush();
   progress.finish();

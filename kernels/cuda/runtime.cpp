@@ -98,6 +98,11 @@ void copy_on_device(int, void* dst, const void* src, size_t n) {
   }
   std::memmove(dst, src, n);
 }
+void* start_upload(int device, void* dst, const void* src, size_t n) {
+  copy_from_host(device, dst, src, n);
+  return nullptr;
+}
+void finish_upload(int, void*) {}
 void synchronize(int device) { check_error_flag(device); }
 void check_error_flag(int device) {
   check_not_capturing(device, "synchronize (or the device error flag's check)");
@@ -216,6 +221,7 @@ struct Device {
   int index = 0;
   std::unique_ptr<CachingAllocator> allocator;
   cudaStream_t stream = nullptr;
+  cudaStream_t copy_stream = nullptr;  // Note [Overlapped uploads]
   DeviceErrorFlag* flag = nullptr;  // in device memory
   char* staging[kStagingBuffers] = {};
   cudaEvent_t staged[kStagingBuffers] = {};
@@ -234,9 +240,11 @@ Device& device_state(int device) {
     d->index = device;
     EMBER_CUDA_CHECK(cudaSetDevice(device));
     EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking));
+    EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&d->copy_stream, cudaStreamNonBlocking));
     {
       std::lock_guard<std::mutex> lock(streams_mutex);
       streams.push_back(d->stream);
+      streams.push_back(d->copy_stream);  // pinned blocks are reused only after its copies too
     }
     d->allocator = std::make_unique<CachingAllocator>(
         device_name(device),
@@ -297,6 +305,33 @@ void copy_from_host(int device, void* dst, const void* src, size_t n) {
     EMBER_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + off, d.staging[i], len, cudaMemcpyHostToDevice, d.stream));
     EMBER_CUDA_CHECK(cudaEventRecord(d.staged[i], d.stream));
   }
+}
+
+void* start_upload(int device, void* dst, const void* src, size_t n) {
+  check_not_capturing(device, "an upload");
+  Device& d = device_state(device);
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  if (n == 0 || !pinned().holds(src, n)) {  // pageable memory goes through the staging ring, in stream order
+    copy_from_host(device, dst, src, n);
+    return nullptr;
+  }
+  cudaEvent_t after_queued = nullptr, copied = nullptr;
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&after_queued, cudaEventDisableTiming));
+  EMBER_CUDA_CHECK(cudaEventRecord(after_queued, d.stream));
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(d.copy_stream, after_queued, 0));
+  EMBER_CUDA_CHECK(cudaEventDestroy(after_queued));  // released once the wait is done
+  EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, d.copy_stream));
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+  EMBER_CUDA_CHECK(cudaEventRecord(copied, d.copy_stream));
+  return copied;
+}
+
+void finish_upload(int device, void* upload) {
+  if (!upload) return;
+  Device& d = device_state(device);
+  cudaEvent_t copied = static_cast<cudaEvent_t>(upload);
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(d.stream, copied, 0));
+  EMBER_CUDA_CHECK(cudaEventDestroy(copied));
 }
 
 void copy_to_host(int device, void* dst, const void* src, size_t n) {

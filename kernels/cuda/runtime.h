@@ -23,6 +23,18 @@ void* device_stream(int device);
 // buffer, and the call returns once they are copied there. Bytes already in
 // pinned memory (pinned_allocator) are copied straight from there.
 void copy_from_host(int device, void* dst, const void* host_src, size_t nbytes);
+// Note [Overlapped uploads]
+// A batch's upload on the device's stream runs between two steps' kernels.
+// On the copy stream it runs beside them, on the GPU's copy engine:
+// start_upload queues host (pinned) -> device on the copy stream, after the
+// work the device's stream holds so far (dst may be a block that work
+// still uses: stream-ordered reuse, Note [CUDA caching allocator]), and
+// returns an event; finish_upload makes the device's stream wait for it,
+// so the kernels queued after finish_upload see the data, and those queued
+// between the two calls run beside the copy. On the emulator both are
+// immediate. A handle (the event) is consumed by finish_upload.
+void* start_upload(int device, void* dst, const void* pinned_src, size_t nbytes);
+void finish_upload(int device, void* upload);
 // Device -> host: waits for the device's queued work and the copy, then
 // checks the error flag.
 void copy_to_host(int device, void* host_dst, const void* src, size_t nbytes);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ember/core/tensor.h"
+
 namespace ember::cuda {
 
 // The device's memory as the caching allocator sees it (Note [CUDA caching
@@ -64,6 +66,28 @@ void set_sgemm(const std::string& name);
 std::vector<std::string> conv_algorithms();
 std::string conv_algorithm();
 void set_conv_algorithm(const std::string& name);
+
+// An upload that runs beside the kernels (Note [Overlapped uploads] in
+// kernels/cuda/runtime.h): a contiguous host tensor, best pinned
+// (DataLoaderOptions::pin_memory), copied to `device` on its copy stream
+// after the work queued so far. get() makes the work queued after it wait
+// for the copy, and returns the device tensor (later calls return the same
+// tensor). Start the next batch's upload before queuing this step's work,
+// and get() it at the next step: the copy runs beside this step.
+class Upload {
+ public:
+  Upload() = default;
+  Upload(const Tensor& host, Device device);
+  ~Upload();
+  Upload(Upload&&) noexcept;
+  Upload& operator=(Upload&&) noexcept;
+  Tensor get();
+  bool valid() const { return tensor_.defined(); }
+
+ private:
+  Tensor tensor_, host_;  // host_ keeps the source alive until the copy is waited for
+  void* pending_ = nullptr;
+};
 
 // A CUDA graph (Note [CUDA graphs] in kernels/cuda/graph.cpp), after
 // torch.cuda.CUDAGraph: between capture_begin() and capture_end() the work
