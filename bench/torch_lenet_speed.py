@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-limit", type=int, default=0, help="first N training images only (0: all), as ember-mnist")
     ap.add_argument("--config", default="stock", help="label for the results")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda: the data on the GPU, TF32 off, and the loss "
+                    "and accuracy kept on the device (read once per epoch), as ember-mnist does there")
     a = ap.parse_args()
     for k, v in RECIPES[a.model].items():
         if getattr(a, k) is None:
@@ -59,27 +61,35 @@ def main():
     xte, yte = load(a.dataset, "test")
     if a.train_limit > 0:
         xtr, ytr = xtr[:a.train_limit], ytr[:a.train_limit]
-    model = MODELS[a.model]()
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False  # it defaults to True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        xtr, ytr, xte, yte = xtr.to(dev), ytr.to(dev), xte.to(dev), yte.to(dev)
+    model = MODELS[a.model]().to(dev)
     optimizer = torch.optim.AdamW if a.optimizer == "adamw" else torch.optim.Adam  # AdamW: decoupled decay, as Ember's
     opt = optimizer(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     rates, seconds, accs = [], [], []
     for epoch in range(a.epochs):
         model.train()
         t0 = time.perf_counter()
-        perm = torch.randperm(len(xtr))
-        correct = seen = 0
+        perm = torch.randperm(len(xtr)).to(dev)
+        correct = torch.zeros((), dtype=torch.int64, device=dev)
+        seen = 0
         for i in range(0, len(xtr), a.batch_size):
             idx = perm[i:i + a.batch_size]
             x, y = xtr[idx], ytr[idx]
             logits = model(x)
             loss = F.cross_entropy(logits, y)
-            loss.item()  # ember-mnist reads the loss every step (to stop on divergence)
+            if dev.type == "cpu":
+                loss.item()  # ember-mnist reads the loss every step on the CPU (to stop on divergence)
             opt.zero_grad()
             loss.backward()
             opt.step()
             with torch.no_grad():
-                correct += (logits.argmax(1) == y).sum().item()
+                correct += (logits.argmax(1) == y).sum()
             seen += len(y)
+        correct = correct.item()  # waits for the device: the epoch's time includes all its work
         secs = time.perf_counter() - t0
         model.eval()
         with torch.no_grad():

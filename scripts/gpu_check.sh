@@ -11,7 +11,8 @@
 #   tests       60  the CUDA test suite (op tables, launch paths, runtime)
 #   train      150  ember-mnist on cuda:0: the default recipe (CNN, 15 epochs) for seeds 0, 1 and 2; the
 #                   mean test accuracy must be within 0.3 points of the CPU's (bench/results/mnist/cpu-seeds.csv)
-#   bench       90  ember-bench-cuda-memory, ember-bench-sgemm and their PyTorch twins, quick mode
+#   bench      120  ember-bench-cuda-memory, ember-bench-sgemm, ember-bench-conv and their PyTorch twins,
+#                   quick mode; the default CNN for 3 epochs, Ember (graphs) and PyTorch eager
 #   memcheck    90  compute-sanitizer memcheck over the kernels' and the CUDA graphs' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
 # A step whose tool answers "Device not supported" (compute-sanitizer under
@@ -19,14 +20,14 @@
 # what the figures leave. The whole run stops at --deadline (default 520 s): a step
 # that would run past it gets what is left, or is skipped.
 #
-# Output ($OUT, or --out; at most 8 files): summary.md, logs.tar.gz (every
-# step's log), bench-ember.csv, bench-torch.csv, sgemm-ember.csv,
-# sgemm-torch.csv.
+# Output ($OUT, or --out; 3 files): summary.md (the tables), logs.tar.gz
+# (every step's log and run directory, no weights) and figures.tar.gz (the
+# benchmarks' CSV and JSON files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=(build tests train bench memcheck racecheck)
-declare -A BUDGET=([build]=240 [tests]=60 [train]=150 [bench]=90 [memcheck]=90 [racecheck]=90)
+declare -A BUDGET=([build]=240 [tests]=60 [train]=150 [bench]=120 [memcheck]=90 [racecheck]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
@@ -61,6 +62,8 @@ if [[ $dry == 0 ]] && ! nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
 fi
 
 work=$(mktemp -d /tmp/gpu-check.XXXXXX)
+figs=$work/figures  # the benchmarks' CSV and JSON files, returned as figures.tar.gz
+mkdir -p "$figs"
 [[ $dry == 0 ]] && mkdir -p "$out"
 
 # cuDNN, cuBLAS and NCCL by their versioned names: on the GPU machine they
@@ -131,6 +134,18 @@ write_summary() {
       echo
       cat "$work/bench.md"
     fi
+    if [[ -f $work/conv.md ]]; then
+      echo
+      echo "## conv2d forward, quick mode (PyTorch's conv2d: cuDNN, TF32 off, cudnn.benchmark)"
+      echo
+      cat "$work/conv.md"
+    fi
+    if [[ -f $work/epoch.md ]]; then
+      echo
+      echo "## The default CNN's training speed on the GPU: batch 64, no augmentation, 3 epochs"
+      echo
+      cat "$work/epoch.md"
+    fi
     if [[ -f $work/sgemm.md ]]; then
       echo
       echo "## The SGEMM ladder, quick mode (TFLOP/s; cuBLAS through PyTorch, TF32 off)"
@@ -138,7 +153,8 @@ write_summary() {
       cat "$work/sgemm.md"
     fi
   } >"$out/summary.md"
-  tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
+  tar -czf "$out/logs.tar.gz" --exclude='*.safetensors' --exclude=figures -C "$work" . 2>/dev/null
+  tar -czf "$out/figures.tar.gz" -C "$work" figures 2>/dev/null
 }
 
 [[ $dry == 0 ]] && write_summary  # something comes back even if the build is cut short
@@ -197,7 +213,7 @@ if [[ -d $carry/cmake ]]; then  # scripts/gpu_prepare.sh's header-only libraries
   for pkg in Eigen3 Catch2 nlohmann_json CLI11; do cmake_args+=(-D${pkg}_DIR="$PWD/$carry/cmake"); done
   cmake_args+=(-DZLIB_INCLUDE_DIR="$PWD/$carry/include" -DZLIB_LIBRARY="$PWD/$carry/lib/libz.a")
 fi
-targets="test_cuda ember-mnist ember-bench-cuda-memory ember-bench-sgemm"
+targets="test_cuda ember-mnist ember-bench-cuda-memory ember-bench-sgemm ember-bench-conv"
 test_cuda="$build_dir/tests/test_cuda"
 sanitizer="compute-sanitizer --error-exitcode 3 --print-limit 20"
 
@@ -211,12 +227,17 @@ want train && run_step train "for seed in 0 1 2; do \
   python3 scripts/compare_accuracy.py --cpu bench/results/mnist/cpu-seeds.csv --runs $work/run-cuda-0 \
     $work/run-cuda-1 $work/run-cuda-2 --points 0.3 >$work/accuracy.md; rc=\$?; cat $work/accuracy.md; exit \$rc"
 if want bench; then
-  run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $out/bench-ember.csv && \
-    python3 bench/torch_cuda_memory.py --quick --csv $out/bench-torch.csv && \
-    $build_dir/bench/ember-bench-sgemm --quick --csv $out/sgemm-ember.csv && \
-    python3 bench/torch_sgemm.py --quick --csv $out/sgemm-torch.csv"
-  if [[ $dry == 0 && -f $out/bench-ember.csv && -f $out/bench-torch.csv ]]; then
-    python3 - "$out/bench-ember.csv" "$out/bench-torch.csv" >"$work/bench.md" <<'EOF'
+  run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $figs/bench-ember.csv && \
+    python3 bench/torch_cuda_memory.py --quick --csv $figs/bench-torch.csv && \
+    $build_dir/bench/ember-bench-sgemm --quick --csv $figs/sgemm-ember.csv && \
+    python3 bench/torch_sgemm.py --quick --csv $figs/sgemm-torch.csv && \
+    $build_dir/bench/ember-bench-conv --quick --csv $figs/conv-ember.csv && \
+    python3 bench/torch_conv.py --quick --csv $figs/conv-torch.csv && \
+    $build_dir/examples/ember-mnist train --device cuda --epochs 3 --augment 0 --data-dir datasets/mnist-digits \
+      --out $work/speed-ember && cp $work/speed-ember/metrics.csv $figs/epoch-ember.csv && \
+    python3 bench/torch_lenet_speed.py --model cnn --device cuda --epochs 3 --config gpu-eager >$figs/epoch-torch.json"
+  if [[ $dry == 0 && -f $figs/bench-ember.csv && -f $figs/bench-torch.csv ]]; then
+    python3 - "$figs/bench-ember.csv" "$figs/bench-torch.csv" >"$work/bench.md" <<'EOF'
 import csv, sys
 ember = {r["case"]: r for r in csv.DictReader(open(sys.argv[1]))}
 torch = {r["case"]: r for r in csv.DictReader(open(sys.argv[2]))}
@@ -229,8 +250,36 @@ for name, e in ember.items():
 EOF
     write_summary
   fi
-  if [[ $dry == 0 && -f $out/sgemm-ember.csv && -f $out/sgemm-torch.csv ]]; then
-    python3 - "$out/sgemm-ember.csv" "$out/sgemm-torch.csv" >"$work/sgemm.md" <<'EOF'
+  if [[ $dry == 0 && -f $figs/conv-ember.csv && -f $figs/conv-torch.csv ]]; then
+    python3 - "$figs/conv-ember.csv" "$figs/conv-torch.csv" >"$work/conv.md" <<'EOF'
+import csv, sys
+cudnn = {r["case"]: float(r["median_ms"]) for r in csv.DictReader(open(sys.argv[2]))}
+print("| case | shape | Ember kernel | Ember ms | cuDNN ms | cuDNN time / Ember time |")
+print("| --- | --- | --- | --- | --- | --- |")
+for r in csv.DictReader(open(sys.argv[1])):
+    c = cudnn.get(r["case"], float("nan"))
+    print(f"| {r['case']} | {r['shape']} | {r['algorithm']} | {float(r['median_ms']):.3f} | {c:.3f} | "
+          f"{c / float(r['median_ms']):.2f} |")
+EOF
+    write_summary
+  fi
+  if [[ $dry == 0 && -f $figs/epoch-ember.csv && -s $figs/epoch-torch.json ]]; then
+    python3 - "$figs/epoch-ember.csv" "$figs/epoch-torch.json" >"$work/epoch.md" <<'EOF'
+import csv, json, statistics, sys
+ember = [float(r["samples_per_second"]) for r in csv.DictReader(open(sys.argv[1]))][1:]
+torch = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])["samples_per_second"][1:]
+e, t = statistics.median(ember), statistics.median(torch)
+print("| framework | samples/s (median of epochs 2-3) |")
+print("| --- | --- |")
+print(f"| Ember (CUDA graphs, Ember's kernels) | {e:.0f} |")
+print(f"| PyTorch eager (cuDNN, TF32 off) | {t:.0f} |")
+print()
+print(f"Ember / PyTorch: {e / t:.2f}x (the goal: at least 2x).")
+EOF
+    write_summary
+  fi
+  if [[ $dry == 0 && -f $figs/sgemm-ember.csv && -f $figs/sgemm-torch.csv ]]; then
+    python3 - "$figs/sgemm-ember.csv" "$figs/sgemm-torch.csv" >"$work/sgemm.md" <<'EOF'
 import csv, sys
 cublas = {r["size"]: float(r["tflops"]) for r in csv.DictReader(open(sys.argv[2]))}
 print("| variant | size | Ember | cuBLAS | Ember / cuBLAS |")
