@@ -52,7 +52,10 @@ int device_count() {
 
 #ifdef EMBER_HAVE_CUDA
 MemoryStats memory_stats(int device) { return allocator_of(device).stats(); }
-void empty_cache(int device) { allocator_of(device).empty_cache(); }
+void empty_cache(int device) {
+  kernels::cuda::check_not_capturing(device, "empty_cache");  // cudaFree would end the capture
+  allocator_of(device).empty_cache();
+}
 void set_memory_limit(size_t bytes, int device) { allocator_of(device).set_limit(bytes); }
 void synchronize(int device) {
   allocator_of(device);  // checks the index

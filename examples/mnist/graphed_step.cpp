@@ -67,7 +67,8 @@ std::vector<Tensor> GraphedStep::run(const Tensor& x, const Tensor& y, const For
   if (!graph_ && (eager_ < warmup_ || !failure_.empty())) return eager(x, y, fb);
   if (!graph_) capture(x, y, fb);
   if (!graph_) return eager(x, y, fb);  // the capture failed
-  if (x.shape() != static_x_.shape() || y.shape() != static_y_.shape() || x.dtype() != static_x_.dtype())
+  if (x.shape() != static_x_.shape() || y.shape() != static_y_.shape() || x.dtype() != static_x_.dtype() ||
+      y.dtype() != static_y_.dtype())
     return eager(x, y, fb);  // the fallback: a partial batch
   static_x_.copy_(x);
   static_y_.copy_(y);

@@ -54,7 +54,10 @@ void CachingAllocator::deallocate(void* ptr, size_t) {
   live_.erase(it);
   stats_.allocated -= b->size;
   b->free = true;
-  if (b->pool) {  // Note [Graph memory pools]: back to its pool, whole
+  // A block from before the capture, freed during it: the captured kernels
+  // may have used it, so the graph keeps it (Note [Graph memory pools]).
+  if (b->pool == 0 && capturing_) b->pool = capturing_;
+  if (b->pool) {  // Note [Graph memory pools]: back to its pool
     pool_free_[b->pool].insert(b);
     return;
   }
@@ -90,11 +93,23 @@ void* CachingAllocator::allocate_in_pool(size_t nbytes) {
   auto& own = pool_free_[capturing_];
   if (caching_) {
     Block key{nullptr, size};
-    auto it = own.lower_bound(&key);  // the pool's smallest free block that fits, taken whole
-    if (it != own.end() && (*it)->small == small) {
-      b = *it;
-      own.erase(it);
-      ++stats_.cache_hits;
+    for (auto it = own.lower_bound(&key); it != own.end(); ++it)  // the pool's smallest fit of the class
+      if ((*it)->small == small) {
+        b = *it;
+        own.erase(it);
+        ++stats_.cache_hits;
+        break;
+      }
+    if (b && b->size - size >= (small ? kRound : kLargeSplitMin)) {  // the rest stays in the pool
+      Block* r = new Block{b->ptr + size, b->size - size};
+      r->small = b->small;
+      r->pool = b->pool;
+      r->prev = b;
+      r->next = b->next;
+      if (b->next) b->next->prev = r;
+      b->next = r;
+      b->size = size;
+      own.insert(r);
     }
   }
   if (!b) {

@@ -28,9 +28,11 @@
 // kernels touch into the graph: between replays nobody else may get that
 // memory. So while a graph is captured, its allocations come from a
 // private pool: a block the capture allocates (from the pool's own free
-// blocks first, then from the cache) belongs to the pool, and when freed,
-// during the capture or after it, returns to the pool, never to the cache;
-// other allocations never see it. Inside the capture blocks are reused in
+// blocks first, split if worth it, then from the cache) belongs to the
+// pool, and so does a block from before the capture that is freed during
+// it (the captured kernels may have used it); freed, during the capture or
+// after it, a pool's block returns to the pool, never to the cache: other
+// allocations never see it. Inside the capture blocks are reused in
 // stream order, as in an eager step, and the graph replays them in the
 // same order. A capture may not get new device memory (cudaMalloc is not
 // allowed during stream capture): the eager steps before it must have

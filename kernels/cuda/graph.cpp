@@ -24,6 +24,10 @@
 //     emulator a graph is the list of recorded launches and copies
 //     (simt::Recording), replayed in order without running any host code of
 //     the step again.
+// A capture is the device's, not only the capturing thread's: while it is
+// under way, every allocation on the device goes to the graph's pool and
+// every host copy to or from it is refused, so other threads must not use
+// the device meanwhile (ember-mnist's loader threads only fill host memory).
 // The public face is ember::cuda::Graph (ember/kernels/cuda.h), after
 // torch.cuda.CUDAGraph.
 #include "graph.h"
@@ -90,7 +94,7 @@ void CapturedGraph::end() {
   capture_flags[device_] = false;
   --captures_under_way;
   device_allocator(device_).end_capture_pool();
-  state_ = State::Captured;
+  state_ = State::Empty;  // until the graph exists
 #ifdef EMBER_SIMT
   simt::set_recording(nullptr);
 #else
@@ -102,6 +106,7 @@ void CapturedGraph::end() {
   EMBER_CUDA_CHECK(err);
   exec_ = exec;
 #endif
+  state_ = State::Captured;
 }
 
 void CapturedGraph::abort() {

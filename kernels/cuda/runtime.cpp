@@ -9,6 +9,7 @@
 #include <new>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/core/error.h"
@@ -170,9 +171,15 @@ class PinnedAllocator final : public Allocator {
     FreeBlock block{live->first, live->second, {}};
     live_.erase(live);
     for (cudaStream_t s : live_streams()) {  // never throws here: a failed event leaks the block
-      cudaEvent_t e;
+      // A stream under graph capture would make the event part of the graph
+      // (Note [CUDA graphs]); its copies are not this block's.
+      cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+      if (cudaStreamIsCapturing(s, &capturing) == cudaSuccess && capturing != cudaStreamCaptureStatusNone) continue;
+      cudaEvent_t e = nullptr;
       if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess || cudaEventRecord(e, s) != cudaSuccess) {
         cudaGetLastError();
+        if (e) cudaEventDestroy(e);
+        for (cudaEvent_t d : block.done) cudaEventDestroy(d);
         return;
       }
       block.done.push_back(e);
@@ -315,19 +322,26 @@ void* start_upload(int device, void* dst, const void* src, size_t n) {
     copy_from_host(device, dst, src, n);
     return nullptr;
   }
-  cudaEvent_t after_queued = nullptr, copied = nullptr;
-  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&after_queued, cudaEventDisableTiming));
-  EMBER_CUDA_CHECK(cudaEventRecord(after_queued, d.stream));
-  EMBER_CUDA_CHECK(cudaStreamWaitEvent(d.copy_stream, after_queued, 0));
-  EMBER_CUDA_CHECK(cudaEventDestroy(after_queued));  // released once the wait is done
+  // The events are destroyed on every path (a destroyed event is released
+  // once the work waiting on it is done).
+  struct Event {
+    cudaEvent_t e = nullptr;
+    ~Event() {
+      if (e) cudaEventDestroy(e);
+    }
+  } after_queued, copied;
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&after_queued.e, cudaEventDisableTiming));
+  EMBER_CUDA_CHECK(cudaEventRecord(after_queued.e, d.stream));
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(d.copy_stream, after_queued.e, 0));
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, d.copy_stream));
-  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
-  EMBER_CUDA_CHECK(cudaEventRecord(copied, d.copy_stream));
-  return copied;
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&copied.e, cudaEventDisableTiming));
+  EMBER_CUDA_CHECK(cudaEventRecord(copied.e, d.copy_stream));
+  return std::exchange(copied.e, nullptr);
 }
 
 void finish_upload(int device, void* upload) {
   if (!upload) return;
+  check_not_capturing(device, "waiting for an upload");
   Device& d = device_state(device);
   cudaEvent_t copied = static_cast<cudaEvent_t>(upload);
   EMBER_CUDA_CHECK(cudaStreamWaitEvent(d.stream, copied, 0));

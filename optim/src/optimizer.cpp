@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "ember/autograd/ops.h"
@@ -129,24 +130,37 @@ void Optimizer::update_captured(Tensor&, const Tensor&, const ParamGroup&, Param
   throw InternalError(name_ + ": update_captured without capturable support");
 }
 
-// Note [Capturable optimizer steps]: the host's part.
+// Note [Capturable optimizer steps]: the host's part. Parameter i (in
+// group order, with or without a gradient) owns row i, so the rows never
+// move; a new buffer is made only when parameters are added or move device,
+// and the old one is kept alive, since a captured graph may still read it.
 void Optimizer::prepare_step() {
   NoGradGuard no_grad;
-  std::vector<double> scalars;
-  Device device = kCPU;
+  int64_t total = 0;
+  for (const ParamGroup& group : groups_) total += static_cast<int64_t>(group.params.size());
+  std::vector<double> scalars(static_cast<size_t>(4 * total), 0.0);
+  std::optional<Device> device;
+  int64_t i = 0;
   for (ParamGroup& group : groups_)
     for (Tensor& param : group.params) {
-      if (!param.grad().defined()) continue;
-      ParamState& s = state_[param.impl()];
-      ++s.step;
-      const std::vector<double> v = step_scalars(group, s);
-      scalars.insert(scalars.end(), v.begin(), v.end());
-      device = param.device();
+      if (param.grad().defined()) {
+        EMBER_CHECK(!device || param.device() == *device, DeviceError, name_,
+                    ": a capturable step needs every parameter on one device (", param.device().str(), " and ",
+                    device->str(), ")");
+        device = param.device();
+        ParamState& s = state_[param.impl()];
+        ++s.step;
+        const std::vector<double> v = step_scalars(group, s);
+        std::copy(v.begin(), v.end(), scalars.begin() + 4 * i);
+      }
+      ++i;
     }
-  if (scalars.empty()) return;
-  const Shape shape{static_cast<int64_t>(scalars.size() / 4), 4};
-  if (!step_scalars_.defined() || step_scalars_.shape() != shape || step_scalars_.device() != device)
-    step_scalars_ = zeros(shape, {.dtype = DType::Float64, .device = device});
+  if (!device) return;
+  const Shape shape{total, 4};
+  if (!step_scalars_.defined() || step_scalars_.shape() != shape || step_scalars_.device() != *device) {
+    if (step_scalars_.defined()) retired_scalars_.push_back(step_scalars_);
+    step_scalars_ = zeros(shape, {.dtype = DType::Float64, .device = *device});
+  }
   step_scalars_.copy_(from_vector(scalars, shape));  // one host-to-device copy
 }
 
@@ -157,13 +171,11 @@ void Optimizer::launch_step() {
   for (ParamGroup& group : groups_)
     for (Tensor& param : group.params) {
       Tensor grad = param.grad();
-      if (!grad.defined()) continue;
-      EMBER_CHECK(step_scalars_.defined() && i < step_scalars_.size(0), ValueError, name_,
-                  ": launch_step without a prepare_step for these gradients");
-      EMBER_CHECK(param.device() == step_scalars_.device(), DeviceError, name_,
-                  ": a capturable step needs every parameter on one device (", param.device().str(), " and ",
-                  step_scalars_.device().str(), ")");
-      update_captured(param, grad, group, state_[param.impl()], step_scalars_.data_ptr<double>() + 4 * i);
+      if (grad.defined()) {
+        EMBER_CHECK(step_scalars_.defined() && i < step_scalars_.size(0) && param.device() == step_scalars_.device(),
+                    ValueError, name_, ": launch_step without a prepare_step for these gradients");
+        update_captured(param, grad, group, state_[param.impl()], step_scalars_.data_ptr<double>() + 4 * i);
+      }
       ++i;
     }
 }

@@ -149,6 +149,7 @@ class Optimizer {
   bool fused_ = true;
   bool capturable_ = false;
   Tensor step_scalars_;  // (parameters, 4) float64 on the parameters' device: Note [Capturable optimizer steps]
+  std::vector<Tensor> retired_scalars_;  // earlier buffers, which a captured graph may still read
   Options defaults_;
   std::vector<ParamGroup> groups_;
   // Keyed by the parameter's TensorImpl: every handle of it shares one.
