@@ -27,7 +27,8 @@ class CudaBackend final : public Backend {
                  Primitive::ScatterAdd, Primitive::Im2col, Primitive::Col2im, Primitive::Conv2dForward,
                  Primitive::Conv2dBackwardInput, Primitive::Conv2dBackwardWeight, Primitive::MaxPool2dForward,
                  Primitive::MaxPool2dBackward, Primitive::AvgPool2dForward, Primitive::AvgPool2dBackward,
-                 Primitive::BatchNormForward, Primitive::BatchNormBackward, Primitive::CrossEntropyForward, Primitive::CrossEntropyBackward, Primitive::RandomUniform,
+                 Primitive::BatchNormForward, Primitive::BatchNormBackward, Primitive::CrossEntropyForward,
+                 Primitive::CrossEntropyBackward, Primitive::RandomUniform,
                  Primitive::RandomNormal, Primitive::DropoutMask, Primitive::SgdUpdate, Primitive::AdamUpdate,
                  Primitive::Synchronize}) {}
 

@@ -80,7 +80,8 @@ EMBER_DEVICE inline void load_slab(float (*ast)[ms::BM], float (*bs)[ms::BN], co
   for (int l = t; l < BK * BN / 4; l += kThreads) {
     const int kk = l / (BN / 4), jj = l % (BN / 4) * 4;
     const int64_t k = k0 + kk, j = j0 + jj;
-    if (vec_b && k < p.k && j + 3 < p.n) __pipeline_memcpy_async(&bs[kk][jj], p.b + z * p.b_batch + k * p.b_row + j, 16);
+    if (vec_b && k < p.k && j + 3 < p.n)
+      __pipeline_memcpy_async(&bs[kk][jj], p.b + z * p.b_batch + k * p.b_row + j, 16);
     else
       for (int q = 0; q < 4; ++q) copy_b1(&bs[kk][jj + q], p, z, k, j + q);
   }
