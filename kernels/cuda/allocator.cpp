@@ -19,6 +19,13 @@ CachingAllocator::CachingAllocator(std::string device_name, std::function<void*(
 CachingAllocator::~CachingAllocator() {
   // Tensors may outlive static destruction; blocks still live are left to the process's end.
   std::lock_guard<std::mutex> lock(mutex_);
+  capturing_ = 0;
+  for (auto& [pool, blocks] : pool_free_)  // graphs outliving the allocator: their free blocks go too
+    for (Block* b : blocks) {
+      b->pool = 0;
+      return_to_cache(b);
+    }
+  pool_free_.clear();
   release_free_segments();
 }
 
