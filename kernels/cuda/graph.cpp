@@ -77,8 +77,9 @@ void CapturedGraph::begin() {
 #ifdef EMBER_SIMT
   simt::set_recording(&launches_);
 #else
-  const cudaError_t err = cudaStreamBeginCapture(static_cast<cudaStream_t>(device_stream(device_)),
-                                                 cudaStreamCaptureModeThreadLocal);
+  cudaError_t err = cudaSetDevice(device_);
+  if (err == cudaSuccess)
+    err = cudaStreamBeginCapture(static_cast<cudaStream_t>(device_stream(device_)), cudaStreamCaptureModeThreadLocal);
   if (err != cudaSuccess) {
     device_allocator(device_).end_capture_pool();
     EMBER_CUDA_CHECK(err);
@@ -99,6 +100,7 @@ void CapturedGraph::end() {
   simt::set_recording(nullptr);
 #else
   cudaGraph_t graph = nullptr;
+  EMBER_CUDA_CHECK(cudaSetDevice(device_));
   EMBER_CUDA_CHECK(cudaStreamEndCapture(static_cast<cudaStream_t>(device_stream(device_)), &graph));
   cudaGraphExec_t exec = nullptr;
   const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
