@@ -73,13 +73,15 @@ void CapturedGraph::begin() {
   EMBER_CHECK(device_ >= 0 && device_ < kMaxDevices && device_ < device_count(), DeviceError,
               device_name_of(device_), " is not available for a CUDA graph");
   check_not_capturing(device_, "another capture");
+  if (pool_) device_allocator(device_).release_pool(pool_);  // an earlier capture that failed to end
   pool_ = device_allocator(device_).begin_capture_pool();
 #ifdef EMBER_SIMT
   simt::set_recording(&launches_);
 #else
   cudaError_t err = cudaSetDevice(device_);
   if (err == cudaSuccess)
-    err = cudaStreamBeginCapture(static_cast<cudaStream_t>(device_stream(device_)), cudaStreamCaptureModeThreadLocal);
+    err = cudaStreamBeginCapture(static_cast<cudaStream_t>(device_stream(device_)),
+                                 cudaStreamCaptureModeThreadLocal);
   if (err != cudaSuccess) {
     device_allocator(device_).end_capture_pool();
     EMBER_CUDA_CHECK(err);
