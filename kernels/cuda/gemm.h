@@ -42,7 +42,7 @@ namespace ember::kernels::cuda {
 
 // C[z] = A[z] @ B[z] for z < batch: A is M x K, B is K x N, C is M x N,
 // dense and row-major (C's batch stride M*N). A and B are read through
-// their element strides.
+// their element strides; matmul.cpp gives a batch of one the stride 0.
 template <typename T>
 struct GemmProblem {
   const T* a;
@@ -114,15 +114,12 @@ EMBER_DEVICE inline float4 load4_b(const GemmProblem<float>& p, bool vec, int64_
 
 // Whether A (rows along K) or B (rows along N) can be read 16 bytes at a
 // time: unit stride along the row, row and batch strides multiples of 4
-// floats (the batch stride only when there is a batch: a view's stride
-// along a dim of size 1 can be anything), and a 16-byte aligned base.
+// floats, and a 16-byte aligned base.
 inline bool a_vectorizable(const GemmProblem<float>& p) {
-  return p.a_col == 1 && p.a_row % 4 == 0 && (p.batch == 1 || p.a_batch % 4 == 0) &&
-         reinterpret_cast<uintptr_t>(p.a) % 16 == 0;
+  return p.a_col == 1 && p.a_row % 4 == 0 && p.a_batch % 4 == 0 && reinterpret_cast<uintptr_t>(p.a) % 16 == 0;
 }
 inline bool b_vectorizable(const GemmProblem<float>& p) {
-  return p.b_col == 1 && p.b_row % 4 == 0 && (p.batch == 1 || p.b_batch % 4 == 0) &&
-         reinterpret_cast<uintptr_t>(p.b) % 16 == 0;
+  return p.b_col == 1 && p.b_row % 4 == 0 && p.b_batch % 4 == 0 && reinterpret_cast<uintptr_t>(p.b) % 16 == 0;
 }
 
 }  // namespace ember::kernels::cuda

@@ -49,8 +49,11 @@ std::atomic<int>& chosen() {
 
 template <typename T>
 GemmProblem<T> problem_of(const TensorView& out, const TensorView& a, const TensorView& b) {
-  return {a.ptr<T>(), a.strides[0], a.strides[1], a.strides[2],
-          b.ptr<T>(), b.strides[0], b.strides[1], b.strides[2],
+  // A view's stride along a batch of one can be anything: 0 says it is unused
+  // (and keeps the kernels' alignment checks from tripping on it).
+  const int64_t a_batch = a.shape[0] == 1 ? 0 : a.strides[0], b_batch = b.shape[0] == 1 ? 0 : b.strides[0];
+  return {a.ptr<T>(), a_batch,    a.strides[1], a.strides[2],
+          b.ptr<T>(), b_batch,    b.strides[1], b.strides[2],
           out.ptr<T>(), a.shape[0],  a.shape[1],  b.shape[2], a.shape[2]};
 }
 

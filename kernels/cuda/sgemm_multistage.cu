@@ -138,7 +138,7 @@ __global__ void multistage_kernel(GemmProblem<float> p, bool a_col_major, bool v
 void sgemm_multistage(const GemmProblem<float>& p, void* stream) {
   using namespace ms;
   // A column-major A (unit stride along M) can be copied 4 rows at a time.
-  const bool a_col_major = p.a_row == 1 && p.a_col % 4 == 0 && (p.batch == 1 || p.a_batch % 4 == 0) &&
+  const bool a_col_major = p.a_row == 1 && p.a_col % 4 == 0 && p.a_batch % 4 == 0 &&
                            reinterpret_cast<uintptr_t>(p.a) % 16 == 0;
   const dim3 grid(blocks_for(p.n, BN), blocks_for(p.m, BM), batch_blocks(p.batch));
   launch(multistage_kernel, grid, dim3(kThreads), 0, stream, p, a_col_major, b_vectorizable(p));
