@@ -16,15 +16,20 @@ GraphedStep::~GraphedStep() {
 }
 
 // Note [Graph-safe random streams]: the step's first Philox offset, where
-// its random kernels read it.
+// its random kernels read it (before an eager step and each replay), and
+// the generator told to launch them relative to it (an eager step, the
+// capture).
 void GraphedStep::write_philox_base(uint64_t offset) {
   philox_base_.copy_(from_vector<int64_t>({static_cast<int64_t>(offset)}));
+}
+void GraphedStep::relative_to_philox_base(uint64_t offset) {
   default_generator().set_device_base(reinterpret_cast<const uint64_t*>(philox_base_.data_ptr<int64_t>()), offset);
 }
 
 std::vector<Tensor> GraphedStep::eager(const Tensor& x, const Tensor& y, const ForwardBackward& fb) {
   Generator& gen = default_generator();
   write_philox_base(gen.offset());
+  relative_to_philox_base(gen.offset());
   std::vector<Tensor> out = fb(x, y);
   opt_.prepare_step();
   opt_.launch_step();
@@ -38,7 +43,7 @@ void GraphedStep::capture(const Tensor& x, const Tensor& y, const ForwardBackwar
   static_y_ = y.clone();
   Generator& gen = default_generator();
   const uint64_t before = gen.offset();
-  write_philox_base(before);  // the capture's kernels read it at replay, rewritten each time
+  relative_to_philox_base(before);  // the base itself is written before each replay
   auto graph = std::make_unique<cuda::Graph>(device_.index);
   try {
     graph->capture_begin();
@@ -75,7 +80,6 @@ std::vector<Tensor> GraphedStep::run(const Tensor& x, const Tensor& y, const For
   opt_.prepare_step();
   Generator& gen = default_generator();
   write_philox_base(gen.offset());
-  gen.set_device_base(nullptr, 0);
   graph_->replay();
   gen.set_offset(gen.offset() + philox_per_step_);
   ++replays_;

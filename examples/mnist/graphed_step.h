@@ -50,7 +50,6 @@ class GraphedStep {
   // tensors (a replay overwrites the graph's own).
   std::vector<Tensor> run(const Tensor& x, const Tensor& y, const ForwardBackward& forward_backward);
 
-  bool captured() const { return graph_ != nullptr; }
   // Why the capture failed ("" if it did not): the steps then run eagerly.
   const std::string& failure() const { return failure_; }
   int64_t replays() const { return replays_; }
@@ -60,6 +59,7 @@ class GraphedStep {
   std::vector<Tensor> eager(const Tensor& x, const Tensor& y, const ForwardBackward& fb);
   void capture(const Tensor& x, const Tensor& y, const ForwardBackward& fb);
   void write_philox_base(uint64_t offset);
+  void relative_to_philox_base(uint64_t offset);
 
   optim::Optimizer& opt_;
   Device device_;
