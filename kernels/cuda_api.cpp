@@ -61,26 +61,25 @@ void synchronize(int device) {
   allocator_of(device);  // checks the index
   kernels::cuda::synchronize(device);
 }
-std::vector<std::string> sgemm_variants() {
+// The names of a (value, name) table, and the name of one value.
+template <typename E>
+std::vector<std::string> names_of(const std::vector<std::pair<E, std::string>>& table) {
   std::vector<std::string> names;
-  for (const auto& [v, name] : kernels::cuda::sgemm_names()) names.push_back(name);
+  for (const auto& [v, name] : table) names.push_back(name);
   return names;
 }
-std::string sgemm() {
-  for (const auto& [v, name] : kernels::cuda::sgemm_names())
-    if (v == kernels::cuda::sgemm_variant()) return name;
+template <typename E>
+std::string name_of(const std::vector<std::pair<E, std::string>>& table, E value) {
+  for (const auto& [v, name] : table)
+    if (v == value) return name;
   return "?";
 }
+std::vector<std::string> sgemm_variants() { return names_of(kernels::cuda::sgemm_names()); }
+std::string sgemm() { return name_of(kernels::cuda::sgemm_names(), kernels::cuda::sgemm_variant()); }
 void set_sgemm(const std::string& name) { kernels::cuda::set_sgemm_variant(name); }
-std::vector<std::string> conv_algorithms() {
-  std::vector<std::string> names;
-  for (const auto& [a, name] : kernels::cuda::conv_algorithm_names()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> conv_algorithms() { return names_of(kernels::cuda::conv_algorithm_names()); }
 std::string conv_algorithm() {
-  for (const auto& [a, name] : kernels::cuda::conv_algorithm_names())
-    if (a == kernels::cuda::conv_algorithm()) return name;
-  return "?";
+  return name_of(kernels::cuda::conv_algorithm_names(), kernels::cuda::conv_algorithm());
 }
 void set_conv_algorithm(const std::string& name) { kernels::cuda::set_conv_algorithm(name); }
 
