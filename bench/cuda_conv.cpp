@@ -24,10 +24,12 @@
 #include <ember/ember.h>
 #include <ember/kernels/cuda.h>
 
+#include "bench_util.h"
+
 namespace {
 
 using namespace ember;
-using Clock = std::chrono::steady_clock;
+using bench::uniform;
 
 struct ConvCase {
   const char* name;
@@ -41,16 +43,6 @@ const std::vector<ConvCase> kCases = {
     {"resnet18.layer1", 64, 64, 56, 3, 1, 32}, {"resnet18.layer2", 128, 128, 28, 3, 1, 32},
     {"resnet18.layer3", 256, 256, 14, 3, 1, 32}, {"resnet18.layer4", 512, 512, 7, 3, 1, 32},
 };
-
-Tensor rnd(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return rand(s, {}, &g) * 2 - 1;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 
@@ -79,10 +71,10 @@ int main(int argc, char** argv) {
     if (emulated && c.c_in > 8) continue;
     const int64_t n = emulated ? 1 : c.batch, out_hw = c.hw + 2 * c.pad - c.k + 1;
     const Conv2dOptions opts{.padding = {c.pad, c.pad}};
-    const Tensor w = rnd({c.c_out, c.c_in, c.k, c.k}, 2), b = rnd({c.c_out}, 3);
-    const Tensor small = rnd({2, c.c_in, c.hw, c.hw}, 1);
+    const Tensor w = uniform({c.c_out, c.c_in, c.k, c.k}, 2), b = uniform({c.c_out}, 3);
+    const Tensor small = uniform({2, c.c_in, c.hw, c.hw}, 1);
     const Tensor want = conv2d(small.to(DType::Float64), w.to(DType::Float64), b.to(DType::Float64), opts);
-    const Tensor x = rnd({n, c.c_in, c.hw, c.hw}, 4).to(gpu), gw = w.to(gpu), gb = b.to(gpu);
+    const Tensor x = uniform({n, c.c_in, c.hw, c.hw}, 4).to(gpu), gw = w.to(gpu), gb = b.to(gpu);
     const std::string shape = std::to_string(n) + "x" + std::to_string(c.c_in) + "x" + std::to_string(c.hw) + "^2 k" +
                               std::to_string(c.k) + " ->" + std::to_string(c.c_out);
     for (const std::string& algo : cuda::conv_algorithms()) {
@@ -92,16 +84,7 @@ int main(int argc, char** argv) {
         ++failures;
         continue;
       }
-      conv2d(x, gw, gb, opts);  // warm-up
-      cuda::synchronize();
-      std::vector<double> samples;
-      for (int r = 0; r < repeat; ++r) {
-        const auto t0 = Clock::now();
-        conv2d(x, gw, gb, opts);
-        cuda::synchronize();
-        samples.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      }
-      const double ms = median(samples);
+      const double ms = bench::median_ms_of_calls(repeat, [&] { conv2d(x, gw, gb, opts); });
       const double flops = 2.0 * n * c.c_out * out_hw * out_hw * c.c_in * c.k * c.k;
       std::printf("%-16s %-14s %-22s %10.3f %8.2f\n", c.name, algo.c_str(), shape.c_str(), ms, flops / (ms * 1e9));
       std::fflush(stdout);

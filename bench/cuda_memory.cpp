@@ -27,6 +27,8 @@
 #include <ember/ember.h>
 #include <ember/kernels/cuda.h>
 
+#include "bench_util.h"
+
 namespace {
 
 using namespace ember;
@@ -39,10 +41,7 @@ struct Case {
   std::function<Tensor()> run_cpu;   // the same on CPU copies, for the check
 };
 
-Tensor rnd(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return rand(s, {}, &g) * 4 - 2;
-}
+Tensor rnd(const Shape& s, uint64_t seed) { return bench::uniform(s, seed, -2, 2); }
 
 std::vector<Case> make_cases(int64_t n, int64_t rows, Device gpu) {
   std::vector<Case> cases;
@@ -81,10 +80,7 @@ std::vector<Case> make_cases(int64_t n, int64_t rows, Device gpu) {
   return cases;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::median;
 
 }  // namespace
 

@@ -25,20 +25,12 @@
 #include <ember/ember.h>
 #include <ember/kernels/cuda.h>
 
+#include "bench_util.h"
+
 namespace {
 
 using namespace ember;
-using Clock = std::chrono::steady_clock;
-
-Tensor rnd(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return rand(s, {}, &g) * 2 - 1;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::uniform;
 
 }  // namespace
 
@@ -72,7 +64,7 @@ int main(int argc, char** argv) {
 
   // The check: each variant against the CPU on one problem.
   const int64_t c = emulated ? 40 : 256;
-  const Tensor ca = rnd({c, c}, 1), cb = rnd({c, c}, 2);
+  const Tensor ca = uniform({c, c}, 1), cb = uniform({c, c}, 2);
   const Tensor want = matmul(ca.to(DType::Float64), cb.to(DType::Float64));
   const Tensor ga = ca.to(gpu), gb = cb.to(gpu);
   int failures = 0;
@@ -86,17 +78,8 @@ int main(int argc, char** argv) {
       continue;
     }
     for (int64_t n : sizes) {
-      const Tensor a = rnd({n, n}, 3).to(gpu), b = rnd({n, n}, 4).to(gpu);
-      matmul(a, b);  // warm-up
-      cuda::synchronize();
-      std::vector<double> samples;
-      for (int r = 0; r < repeat; ++r) {
-        const auto t0 = Clock::now();
-        matmul(a, b);
-        cuda::synchronize();
-        samples.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      }
-      const double ms = median(samples), tflops = 2.0 * double(n) * double(n) * double(n) / (ms * 1e9);
+      const Tensor a = uniform({n, n}, 3).to(gpu), b = uniform({n, n}, 4).to(gpu);
+      const double ms = bench::median_ms_of_calls(repeat, [&] { matmul(a, b); }), tflops = 2.0 * double(n) * double(n) * double(n) / (ms * 1e9);
       std::printf("%-14s %6lld %10.3f %8.2f\n", v.c_str(), static_cast<long long>(n), ms, tflops);
       std::fflush(stdout);
       rows.push_back("ember," + std::string(emulated ? "emulator" : "cuda") + "," + v + "," + std::to_string(n) + "," +
