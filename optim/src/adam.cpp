@@ -53,49 +53,53 @@ void Adam::validate(const Options& o, const std::string& where) const {
   check_flag(o, "maximize", where);
 }
 
-// Note [Capturable optimizer steps]: lr, beta1, step_size and
-// bias_correction2_sqrt, computed as update() computes them.
+// lr, beta1, step_size and bias_correction2_sqrt: what a schedule and the
+// step count change from update to update (Note [Capturable optimizer steps]).
 std::vector<double> Adam::step_scalars(const ParamGroup& group, const ParamState& state) const {
   const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2");
   const double step = static_cast<double>(state.step);
-  return {lr, beta1, lr / (1 - std::pow(beta1, step)), std::sqrt(1 - std::pow(beta2, step))};
+  const double bias_correction1 = 1 - std::pow(beta1, step), bias_correction2 = 1 - std::pow(beta2, step);
+  return {lr, beta1, lr / bias_correction1, std::sqrt(bias_correction2)};
+}
+
+// The moment buffers of `param` (made on first use), and whether the
+// backend's fused update takes them.
+Adam::Moments Adam::moments(Tensor& param, const Tensor& grad, ParamState& state, bool amsgrad) {
+  Moments m{&buffer(state, "exp_avg", param), &buffer(state, "exp_avg_sq", param),
+            amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor(), false};
+  m.fusable = prim::has_kernel(Primitive::AdamUpdate, param.device()) &&
+              fusable({&param, &grad, m.exp_avg, m.exp_avg_sq}) && (!amsgrad || fusable({&param, &m.max_sq}));
+  return m;
+}
+
+// The fused update's hyper-parameters that no schedule moves.
+AdamParams Adam::fixed_params(const ParamGroup& group) const {
+  return {.beta2 = group.get("beta2"), .eps = group.get("eps"), .weight_decay = group.get("weight_decay"),
+          .maximize = group.get("maximize") != 0, .decoupled = decoupled_};
 }
 
 void Adam::update_captured(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state,
                            const double* device_scalars) {
-  const bool amsgrad = group.get("amsgrad") != 0;
-  Tensor& exp_avg = buffer(state, "exp_avg", param);
-  Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
-  Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
-  EMBER_CHECK(prim::has_kernel(Primitive::AdamUpdate, param.device()) &&
-                  fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq})),
-              ValueError, name(), ": a capturable step needs the fused update (contiguous parameters and gradients "
-              "of one dtype, on a device whose backend has adam_update)");
-  prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq,
-                    {.beta2 = group.get("beta2"), .eps = group.get("eps"), .weight_decay = group.get("weight_decay"),
-                     .maximize = group.get("maximize") != 0, .decoupled = decoupled_,
-                     .device_scalars = device_scalars});
+  Moments m = moments(param, grad, state, group.get("amsgrad") != 0);
+  EMBER_CHECK(m.fusable, ValueError, name(), ": a capturable step needs the fused update (contiguous parameters "
+              "and gradients of one dtype, on a device whose backend has adam_update)");
+  AdamParams p = fixed_params(group);
+  p.device_scalars = device_scalars;
+  prim::adam_update(param, grad, *m.exp_avg, *m.exp_avg_sq, m.max_sq, p);
 }
 
 void Adam::update(Tensor& param, const Tensor& grad, const ParamGroup& group, ParamState& state) {
-  const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2");
-  const double eps = group.get("eps"), weight_decay = group.get("weight_decay");
-  const double step = static_cast<double>(state.step);
-  const double bias_correction1 = 1 - std::pow(beta1, step);
-  const double bias_correction2 = 1 - std::pow(beta2, step);
-  const double step_size = lr / bias_correction1;
-  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+  const std::vector<double> scalars = step_scalars(group, state);
+  const double lr = scalars[0], beta1 = scalars[1], step_size = scalars[2], bias_correction2_sqrt = scalars[3];
+  const double beta2 = group.get("beta2"), eps = group.get("eps"), weight_decay = group.get("weight_decay");
   const bool amsgrad = group.get("amsgrad") != 0, maximize = group.get("maximize") != 0;
 
-  Tensor& exp_avg = buffer(state, "exp_avg", param);
-  Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", param);
-  Tensor max_sq = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
-  if (fused() && prim::has_kernel(Primitive::AdamUpdate, param.device()) &&
-      fusable({&param, &grad, &exp_avg, &exp_avg_sq}) && (!amsgrad || fusable({&param, &max_sq}))) {
-    prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq,
-                      {.lr = lr, .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
-                       .step_size = step_size, .bias_correction2_sqrt = bias_correction2_sqrt,
-                       .maximize = maximize, .decoupled = decoupled_});
+  Moments m = moments(param, grad, state, amsgrad);
+  Tensor &exp_avg = *m.exp_avg, &exp_avg_sq = *m.exp_avg_sq, max_sq = m.max_sq;
+  if (fused() && m.fusable) {
+    AdamParams p = fixed_params(group);
+    p.lr = lr, p.beta1 = beta1, p.step_size = step_size, p.bias_correction2_sqrt = bias_correction2_sqrt;
+    prim::adam_update(param, grad, exp_avg, exp_avg_sq, max_sq, p);
     return;
   }
 

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "ember/core/backend.h"
 #include "ember/optim/optimizer.h"
 
 namespace ember::optim {
@@ -50,6 +51,14 @@ class Adam : public Optimizer {
                        const double* device_scalars) override;
 
  private:
+  struct Moments {
+    Tensor *exp_avg, *exp_avg_sq;
+    Tensor max_sq;  // AMSGrad's, or undefined
+    bool fusable;
+  };
+  Moments moments(Tensor& param, const Tensor& grad, ParamState& state, bool amsgrad);
+  AdamParams fixed_params(const ParamGroup& group) const;
+
   bool decoupled_;  // AdamW: weight decay shrinks the parameter, not the gradient
 };
 
