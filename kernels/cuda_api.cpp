@@ -155,6 +155,11 @@ void set_sgemm(const std::string&) { not_built("set_sgemm"); }
 std::vector<std::string> conv_algorithms() { not_built("conv_algorithms"); }
 std::string conv_algorithm() { not_built("conv_algorithm"); }
 void set_conv_algorithm(const std::string&) { not_built("set_conv_algorithm"); }
+DeviceInfo device_info(int) { not_built("device_info"); }
+Event::Event(int) { not_built("Event"); }
+Event::~Event() = default;
+void Event::record() { not_built("Event::record"); }
+double Event::elapsed_ms(const Event&, const Event&) { not_built("Event::elapsed_ms"); }
 Upload::Upload(const Tensor&, Device) { not_built("Upload"); }
 Upload::~Upload() = default;
 Upload::Upload(Upload&&) noexcept = default;

@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
                                                    {"ours / cuBLAS", {1.30, 1.10, 1.02, 0.99, 0.91}}},
                                           {.title = "Time ratio to the reference (example)", .y_label = "time / reference",
                                            .reference = 1.0, .reference_label = "parity"}));
+    // A roofline: markers under a bandwidth and a compute ceiling, one point off the log axis.
+    viz::write_file_atomic(dir / "roofline.svg",
+                           viz::roofline_chart({{"sgemm", 170, 40000}, {"sgemm", 60, 9000}, {"add", 0.083, 300},
+                                                {"softmax", 0.6, 2100}, {"add", 0, 10}},
+                                               {.title = "Roofline (example)", .bandwidth_gbps = 4000,
+                                                .peak_gflops = 50000, .bandwidth_label = "copy 4000 GB/s",
+                                                .peak_label = "cuBLAS 50 TFLOP/s"}));
     // Heatmap: a confusion matrix.
     std::vector<std::vector<double>> confusion(10, std::vector<double>(10, 0));
     for (int t = 0; t < 10; ++t)

@@ -59,7 +59,7 @@ Plot draw_frame(Svg& svg, const FrameSpec& spec) {
   if (turn) p.bottom -= std::min(x_label_w * 0.5, svg.height() * 0.3);
 
   p.y = {spec.y.lo, spec.y.hi, p.bottom, p.top, spec.log_y};
-  p.x = {spec.x.lo, spec.x.hi, p.left, p.right, false};
+  p.x = {spec.x.lo, spec.x.hi, p.left, p.right, spec.log_x};
   p.band = band;
 
   draw_title(svg, spec.title);

@@ -22,7 +22,7 @@ struct FrameSpec {
   std::string title, x_label, y_label;
   Ticks x, y;                           // numeric axes (x unused with categories)
   std::vector<std::string> categories;  // a categorical x axis, one band each
-  bool log_y = false;
+  bool log_y = false, log_x = false;
   std::vector<LegendEntry> legend;
   std::string note;  // under the plot, e.g. "3 NaN values skipped"
 };

@@ -50,6 +50,40 @@ void set_memory_limit(size_t bytes, int device = 0);
 // recorded (an index out of range: Note [Device error flag]).
 void synchronize(int device = 0);
 
+// What a benchmark report names about a device (ember-bench): on a GPU the
+// driver's answers; on the emulator its name says so, and the sizes are 0.
+struct DeviceInfo {
+  std::string name;                   // "NVIDIA H200"
+  int major = 0, minor = 0;           // compute capability
+  int multiprocessors = 0;
+  size_t l2_bytes = 0;                // the L2 cache
+  size_t memory_bytes = 0;            // global memory
+  int driver_version = 0;             // cudaDriverGetVersion: 13000 is 13.0
+  int runtime_version = 0;            // cudaRuntimeGetVersion
+};
+// DeviceError if cuda:`device` is not available.
+DeviceInfo device_info(int device = 0);
+
+// A timing event on the device's stream (cudaEvent_t), for timing kernels
+// without the host's round trip: record() marks the point in the stream
+// that the work queued so far reaches; elapsed_ms(start, end) is the device
+// time between two recorded events, waiting for `end`. On the emulator,
+// where kernels run during their launch, record() reads the host clock.
+class Event {
+ public:
+  explicit Event(int device = 0);
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  void record();
+  static double elapsed_ms(const Event& start, const Event& end);
+
+ private:
+  int device_;
+  void* event_ = nullptr;  // cudaEvent_t
+  double host_ms_ = 0;     // the emulator's timestamp
+};
+
 // The SGEMM kernel float32 matmuls use, one rung of the ladder (Note [SGEMM
 // ladder] in kernels/cuda/gemm.h): "naive", "coalesced", "smem_tiled",
 // "reg_tiled_1d", "reg_tiled_2d", "vec4", "warp_tiled". The default is

@@ -61,6 +61,30 @@ struct BarChartOptions {
 std::string bar_chart(const std::vector<std::string>& categories, const std::vector<BarSeries>& series,
                       const BarChartOptions& options);
 
+// ---- roofline ---------------------------------------------------------------
+
+// A kernel's measurement: its arithmetic intensity (FLOPs per byte of
+// memory traffic) and the FLOP rate it reached.
+struct RooflinePoint {
+  std::string group{};  // legend entry and colour ("sgemm", "conv2d")
+  double intensity = 0, gflops = 0;
+};
+
+struct RooflineOptions {
+  std::string title{};
+  double bandwidth_gbps = 0;  // the memory ceiling's slope (GB/s); drawn when > 0
+  double peak_gflops = 0;     // the compute ceiling (GFLOP/s); drawn when > 0
+  std::string bandwidth_label{}, peak_label{};  // their legend entries
+  double width = 760, height = 460;
+};
+
+// Williams, Waterman and Patterson's roofline, both axes logarithmic: one
+// marker per point, coloured by group, under the two measured ceilings
+// min(bandwidth * intensity, peak). A point near the slanted line is bound
+// by memory, near the flat one by arithmetic. Points that cannot go on a
+// log axis (<= 0, NaN) are skipped and counted in the note.
+std::string roofline_chart(const std::vector<RooflinePoint>& points, const RooflineOptions& options);
+
 // ---- heatmap ----------------------------------------------------------------
 
 struct HeatmapOptions {

@@ -1,0 +1,89 @@
+#include "common.h"
+
+#include <cmath>
+
+namespace ember::bench {
+
+Tensor uniform(const Shape& shape, uint64_t seed, Device device, double lo, double hi) {
+  Generator g(seed);
+  Tensor t = rand(shape, {}, &g) * (hi - lo) + lo;
+  return device.is_cpu() ? t : t.to(device);
+}
+
+Impl backend_impl(const std::string& label, DeviceType type, const std::string& backend, bool vendor) {
+  Impl impl;
+  impl.name = label;
+  impl.vendor = vendor;
+  impl.select = [type, backend] {
+    const std::string old = registered_backends(type).empty() ? "" : active_backend(type).name();
+    set_backend(type, backend);
+    return std::function<void()>([type, old] { set_backend(type, old); });
+  };
+  return impl;
+}
+
+std::string dims(const std::vector<int64_t>& d) {
+  std::string s;
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "x" : "") + std::to_string(d[i]);
+  return s;
+}
+
+Problem copy_problem(Device device, int64_t n) {
+  Problem p;
+  p.family = "ceiling";
+  p.name = "copy";
+  p.shape = std::to_string(n);
+  p.bytes = 8.0 * double(n);
+  p.tol = 0;
+  const std::string label = device.is_cpu() ? "ember copy" : "cudaMemcpy";
+  p.impls = {backend_impl(label, device.type, "ember", false)};
+  p.prepare = [device, n] {
+    const Tensor a = uniform({n}, 1, device);
+    auto in = std::make_unique<Instance>();
+    in->op = {[a] { (void)a.clone(); }, [a] { return a.clone().to(Device("cpu")); }};
+    const Tensor ref = a.to(Device("cpu"));
+    in->error = [ref](const Tensor& x) { return max_rel_error(x, ref); };
+    return in;
+  };
+  return p;
+}
+
+Problem gemm_problem(const std::string& family, const std::string& name, int64_t m, int64_t k, int64_t n,
+                     bool b_transposed, Device device, std::vector<Impl> impls) {
+  Problem p;
+  p.family = family;
+  p.name = name;
+  p.shape = dims({m, k, n}) + (b_transposed ? " (b^T)" : "");
+  p.flops = 2.0 * double(m) * double(n) * double(k);
+  p.bytes = 4.0 * double(m * k + k * n + m * n);
+  // float32 sums of K products: the error grows like sqrt(K) unit roundoffs
+  // of the largest partial sum; 1e-4 of the output's scale holds to K = 8192.
+  p.tol = 1e-4;
+  p.impls = std::move(impls);
+  p.prepare = [=] {
+    const Tensor a = uniform({m, k}, 1, device);
+    const Tensor b = b_transposed ? uniform({n, k}, 2, device).t() : uniform({k, n}, 2, device);
+    auto in = std::make_unique<Instance>();
+    in->op.run = [a, b] { (void)matmul(a, b); };
+    in->op.result = [a, b] { return matmul(a, b).to(Device("cpu")); };
+    const Tensor ac = a.to(Device("cpu")), bc = contiguous(b.to(Device("cpu")));
+    in->error = [ac, bc, m, k, n](const Tensor& c) {
+      const Tensor cc = contiguous(c);
+      const float *pa = ac.data_ptr<float>(), *pb = bc.data_ptr<float>(), *pc = cc.data_ptr<float>();
+      double diff = 0, scale = 0;
+      for (int s = 0; s < 64; ++s) {
+        const int64_t i = (s / 8) * (m - 1) / 7, j = (s % 8) * (n - 1) / 7;
+        double want = 0;
+        for (int64_t x = 0; x < k; ++x) want += double(pa[i * k + x]) * double(pb[x * n + j]);
+        const double d = std::abs(double(pc[i * n + j]) - want);
+        diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+        scale = std::max(scale, std::abs(want));
+      }
+      return diff == 0 ? 0.0 : scale > 0 ? diff / scale : INFINITY;
+    };
+    return in;
+  };
+  return p;
+}
+
+}  // namespace ember::bench

@@ -1,0 +1,35 @@
+// What ember-bench's CPU and CUDA problem lists share: seeded inputs, the
+// GEMM problem (the same on both devices), and selections of an
+// implementation by backend.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "problem.h"
+
+namespace ember::bench {
+
+// Uniform in [lo, hi), float32, from a fixed seed: every run and every
+// implementation sees the same data. Made on the CPU and moved.
+Tensor uniform(const Shape& shape, uint64_t seed, Device device, double lo = -1, double hi = 1);
+
+// An implementation that is a backend of `type` ("cuda:cudnn", "cpu:eigen").
+Impl backend_impl(const std::string& label, DeviceType type, const std::string& backend, bool vendor);
+
+// c (M, N) = a (M, K) @ b (K, N), float32, on `device`; with b_transposed,
+// b is the transpose of an (N, K) matrix, a strided view (as nn::Linear and
+// conv2d's GEMMs multiply by weight.t()). Checked on 64 entries spread over
+// c (corners included) against float64 sums on the CPU: the whole product
+// in float64 would take longer than all the timing at 8192^3.
+Problem gemm_problem(const std::string& family, const std::string& name, int64_t m, int64_t k, int64_t n,
+                     bool b_transposed, Device device, std::vector<Impl> impls);
+
+// dst = src.clone() of n floats on `device`: the bandwidth ceiling (on a GPU,
+// contiguous copies are one cudaMemcpyAsync device to device).
+Problem copy_problem(Device device, int64_t n);
+
+// "4096x4096x4096"
+std::string dims(const std::vector<int64_t>& d);
+
+}  // namespace ember::bench
