@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ember-bench: Ember's kernels against the vendor libraries (cuBLAS/cuDNN, Eigen), checked, then timed"};
   std::string device = cuda::is_available() && !cuda::is_emulated() ? "cuda" : "cpu";
   std::string filter, out_dir, micro_csv, config;
-  bool quick = false, hot = false, list = false;
+  bool quick = false, hot = false, list = false, smoke = false;
   int threads = 0;
   double time_limit_s = 0;
   TimingOptions timing;
@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
   app.add_option("--filter", filter, "run the problems whose 'family/case' matches this regex");
   app.add_option("--out", out_dir, "write bench.csv, bench.json, bench.md and the SVG charts here");
   app.add_flag("--quick", quick, "fewer sizes, shorter rows (scripts/gpu_check.sh)");
+  app.add_flag("--smoke", smoke, "tiny shapes, tiny ceilings, short rows: proves the program works (the tests, "
+                                "the emulator); its numbers mean nothing");
   app.add_flag("--hot", hot, "no cache flush between repetitions (default: cold)");
   app.add_option("--max-row-s", timing.max_row_s, "time limit of one row")->capture_default_str();
   app.add_option("--noise", timing.noise_bound, "rerun until IQR/median is under this")->capture_default_str();
@@ -122,14 +124,21 @@ int main(int argc, char** argv) {
     timing.max_row_s = std::min(timing.max_row_s, 0.5);
     timing.rep_ms = std::min(timing.rep_ms, 50.0);
   }
+  if (smoke) {
+    timing.max_row_s = std::min(timing.max_row_s, 0.05);
+    timing.rep_ms = std::min(timing.rep_ms, 1.0);
+    timing.warmup_ms = 0;
+  }
   if (threads > 0) set_num_threads(threads);
   const bool on_gpu = device == "cuda";
   if (on_gpu && !cuda::is_available()) {
     std::fprintf(stderr, "ember-bench: --device cuda, but no CUDA device (built: %s)\n", cuda::is_built() ? "yes" : "no");
     return 2;
   }
+  // The emulator runs kernels thousands of times slower: always the smoke shapes there.
   const bool emulated = on_gpu && cuda::is_emulated();
-  std::vector<Problem> all = on_gpu ? cuda_problems({quick || emulated, emulated}) : cpu_problems();
+  const bool tiny = smoke || emulated;
+  std::vector<Problem> all = on_gpu ? cuda_problems({quick || tiny, tiny}) : cpu_problems();
   const std::regex re(filter.empty() ? ".*" : filter);
   std::vector<Problem> problems;
   for (Problem& p : all)
@@ -189,12 +198,14 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   Ceilings ceilings;
   {
-    const int64_t n = emulated ? int64_t{1} << 14 : on_gpu ? int64_t{1} << 27 : int64_t{1} << 24;
+    const int64_t n = tiny ? int64_t{1} << 14 : on_gpu ? int64_t{1} << 27 : int64_t{1} << 24;
     const Row copy = run_problem(copy_problem(dev, n), run).front();
     ceilings.copy_gbps = copy.gbps();
-    ceilings.copy_source = "copy of " + std::to_string(n * 4 >> 20) + " MiB";
+    const int64_t bytes = n * 4;
+    ceilings.copy_source = "copy of " + (bytes >= (1 << 20) ? std::to_string(bytes >> 20) + " MiB"
+                                                            : std::to_string(bytes >> 10) + " KiB");
     rows.push_back(copy);
-    const int64_t s = emulated ? 64 : on_gpu ? (quick ? 4096 : 8192) : 2048;
+    const int64_t s = tiny ? 64 : on_gpu ? (quick ? 4096 : 8192) : 2048;
     const bool vendor = on_gpu ? has_backend(DeviceType::CUDA, "cudnn") : true;
     const std::string who = !on_gpu ? "Eigen" : vendor ? "cuBLAS" : "Ember " + cuda::sgemm() + " (no vendor library)";
     const Impl impl = !on_gpu ? backend_impl(who, DeviceType::CPU, "eigen", true)

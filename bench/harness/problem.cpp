@@ -2,6 +2,7 @@
 // problem (Note [A problem and its implementations]).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "problem.h"
 
@@ -50,6 +51,9 @@ const Op& op_of(const Instance& in, const Impl& impl) {
 }  // namespace
 
 std::vector<Row> run_problem(const Problem& p, const RunOptions& o) {
+  // Fault injection for tests/bench_smoke.sh: every checked result off by
+  // one, to prove that a wrong result fails the row and is never timed.
+  static const bool corrupt = std::getenv("EMBER_BENCH_CORRUPT") != nullptr;
   std::vector<Row> rows;
   auto row_for = [&](const Impl& impl) {
     Row r;
@@ -100,7 +104,8 @@ std::vector<Row> run_problem(const Problem& p, const RunOptions& o) {
       try {
         Selected s(*impl);
         const Op& op = op_of(*in, *impl);
-        const Tensor out = op.result();  // step 3: check before timing
+        Tensor out = op.result();  // step 3: check before timing
+        if (corrupt) out = flat64({out}) + 1.0;
         r.max_rel_err = in->error(out);
         if (vendor_out.defined() && !impl->vendor) r.vendor_rel_err = max_rel_error(out, vendor_out);
         if (!(r.max_rel_err <= p.tol))
