@@ -55,9 +55,9 @@ die() { echo "cpu_micro.sh: $*" >&2; exit 1; }
 # ---- build ----
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 [ -f build/release/CMakeCache.txt ] || cmake --preset release >/dev/null
-cmake --build build/release --target ember-bench-micro -j"${EMBER_BUILD_JOBS:-2}" >/dev/null ||
-  die "building ember-bench-micro failed (run: cmake --build build/release --target ember-bench-micro)"
-bin=build/release/bench/ember-bench-micro
+cmake --build build/release --target ember-bench -j"${EMBER_BUILD_JOBS:-2}" >/dev/null ||
+  die "building ember-bench failed (run: cmake --build build/release --target ember-bench)"
+bin=build/release/bench/ember-bench
 
 # ---- OpenBLAS, unpacked but not installed ----
 fetch_openblas
@@ -79,8 +79,12 @@ rm -f "$csv" "$out/torch_configs.jsonl"
   LD_LIBRARY_PATH=$obdir ldd "$torch_cpu" | grep -E 'blas|lapack|gomp'
 } > "$out/ldd.txt"
 
-common=(--repeat "$repeat" --warmup "$warmup" --min-sample-ms "$min_sample_ms" --max-case-s "$max_case_s" --csv "$csv")
-[ -z "$filter" ] || common+=(--filter "$filter")
+# ember-bench's CPU mode, timed hot as bench/torch_micro.py is (repetitions
+# sized by time, so --repeat and --min-sample-ms are torch_micro.py's alone).
+common=(--device cpu --hot --warmup-ms "$((warmup * min_sample_ms))" --max-row-s "$max_case_s" --micro-csv "$csv")
+torch_common=(--repeat "$repeat" --warmup "$warmup" --min-sample-ms "$min_sample_ms" --max-case-s "$max_case_s"
+              --csv "$csv")
+[ -z "$filter" ] || { common+=(--filter "$filter"); torch_common+=(--filter "$filter"); }
 has_pool=$("$bin" --info | "$PY" -c 'import json, sys; print(int(json.load(sys.stdin)["thread_pool"]))')
 
 run_ember() {  # config threads [env...]
@@ -101,7 +105,7 @@ run_torch() {  # config threads [env...]
   # OPENBLAS_CORETYPE from the caller's environment would silently pick a kernel: cleared unless a config sets it.
   env -u OPENBLAS_CORETYPE OMP_NUM_THREADS="$t" "$@" "$PY" bench/torch_micro.py --info --config "$config" --threads "$t" \
     >> "$out/torch_configs.jsonl"
-  env -u OPENBLAS_CORETYPE OMP_NUM_THREADS="$t" "$@" "$PY" bench/torch_micro.py --config "$config" --threads "$t" "${common[@]}"
+  env -u OPENBLAS_CORETYPE OMP_NUM_THREADS="$t" "$@" "$PY" bench/torch_micro.py --config "$config" --threads "$t" "${torch_common[@]}"
 }
 
 status=0

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The per-call cost of dispatch, before and after a change: the small_* cases
-# of ember-bench-micro (ops on a few hundred elements, where the time is the
+# of ember-bench (ops on a few hundred elements, where the time is the
 # checks, the allocation and the Backend call, not the arithmetic), run by
-# two ember-bench-micro binaries interleaved (before, after, before, ...),
+# two ember-bench binaries interleaved (before, after, before, ...),
 # --repeats times each, one thread. A case's figure is the median over the
 # runs of each run's median; the rule of the dispatch refactor is that
 # these stay within 2% (after <= 1.02 x before). Writes
@@ -11,9 +11,9 @@
 #   # a before binary with the same small_* cases: build the old commit with
 #   # today's bench/micro.cpp copied in
 #   git worktree add /tmp/ember-old <old-commit> && cp bench/micro.cpp /tmp/ember-old/bench/
-#   (cd /tmp/ember-old && cmake --preset release && cmake --build build/release --target ember-bench-micro)
-#   bash bench/dispatch_overhead.sh --before /tmp/ember-old/build/release/bench/ember-bench-micro \
-#                                   --after build/release/bench/ember-bench-micro
+#   (cd /tmp/ember-old && cmake --preset release && cmake --build build/release --target ember-bench)
+#   bash bench/dispatch_overhead.sh --before /tmp/ember-old/build/release/bench/ember-bench \
+#                                   --after build/release/bench/ember-bench
 #
 # Options: --repeats 5, --before-label/--after-label, --out DIR. Run it on a
 # quiet machine.
@@ -35,8 +35,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -x "$before" ] && [ -x "$after" ] || die "need --before and --after ember-bench-micro binaries (see --help)"
-"$before" --list | grep -q '^small_' || die "$before has no small_* cases (build it with today's bench/micro.cpp)"
+[ -x "$before" ] && [ -x "$after" ] || die "need --before and --after ember-bench binaries (see --help)"
+"$before" --list | grep -q ' small_' || die "$before has no small_* cases (an ember-bench from bench/ember_bench/)"
 
 mkdir -p "$out" bench/.cache/dispatch
 cp "$before" bench/.cache/dispatch/before && cp "$after" bench/.cache/dispatch/after  # safe from rebuilds
@@ -46,8 +46,8 @@ for r in $(seq 1 "$repeats"); do
   for side in before after; do
     label=$([ "$side" = before ] && echo "$before_label" || echo "$after_label")
     echo "== run $r: $label"
-    env -u EMBER_BACKEND -u EMBER_PROFILE -u EMBER_CPU_CACHE bench/.cache/dispatch/$side --filter '^small_' \
-      --threads 1 --repeat 15 --csv "$csv" --config "$label/run$r"
+    env -u EMBER_BACKEND -u EMBER_PROFILE -u EMBER_CPU_CACHE bench/.cache/dispatch/$side --device cpu --hot --filter '^small_' \
+      --threads 1 --micro-csv "$csv" --config "$label/run$r"
   done
 done
 
@@ -62,7 +62,7 @@ cases = sorted({c for c, _ in runs})
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 lines = [f"# Dispatch cost of small ops: {before} vs {after}", "",
          f"{datetime.date.today()}, {cpu}, 1 thread; each figure is the median over the interleaved runs of each "
-         "run's median time per call (bench/dispatch_overhead.sh, ember-bench-micro small_* cases).", "",
+         "run's median time per call (bench/dispatch_overhead.sh, ember-bench small_* cases).", "",
          f"| case | {before} us/call | {after} us/call | after / before | within 2% |", "|---|---|---|---|---|"]
 worst = 0
 for c in cases:

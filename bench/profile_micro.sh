@@ -31,7 +31,8 @@ die() { echo "profile_micro.sh: $*" >&2; exit 1; }
 command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
 # Many long samples, so that the timed calls outweigh the setup (allocating
 # and filling the inputs, the reference check) in the profile.
-timing="--repeat 40 --min-sample-ms 50 --max-case-s 60"
+timing="--repeat 40 --min-sample-ms 50 --max-case-s 60"   # bench/torch_micro.py's
+ember_timing="--rep-ms 2000 --max-row-s 60"                # ember-bench's: about as long a run
 work=bench/.cache/profile-micro
 mkdir -p "$work"
 perf record -q -o "$work/check.data" -- true >/dev/null 2>&1 ||
@@ -39,8 +40,8 @@ perf record -q -o "$work/check.data" -- true >/dev/null 2>&1 ||
 
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 [ -f build/release/CMakeCache.txt ] || cmake --preset release >/dev/null
-cmake --build build/release --target ember-bench-micro -j"${EMBER_BUILD_JOBS:-2}" >/dev/null || die "build failed"
-bin=build/release/bench/ember-bench-micro
+cmake --build build/release --target ember-bench -j"${EMBER_BUILD_JOBS:-2}" >/dev/null || die "build failed"
+bin="build/release/bench/ember-bench --device cpu --hot"
 fetch_openblas
 
 # The top functions of one perf.data, as a markdown table.
@@ -59,7 +60,7 @@ top_table() {  # perf.data
   echo "# Where the micro-benchmark time goes: Ember and PyTorch side by side"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $(LC_ALL=C lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- Ember: \`$bin --filter '^CASE\$' --threads $threads $timing\` ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/results' || echo ', modified'))"
+  echo "- Ember: \`$bin --filter '^CASE\$' --threads $threads $ember_timing\` ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/results' || echo ', modified'))"
   echo "- PyTorch $("$PY" -c 'import torch; print(torch.__version__)'): \`bench/torch_micro.py\`, the same case, OpenBLAS $openblas_version with OPENBLAS_CORETYPE=SkylakeX and GLIBC_TUNABLES keeping freed memory"
   echo "- \`perf record -F $freq\` on the cpu-clock event (no hardware counters on this VM); shares of all samples of the process, setup and reference check included; functions under 1.5% left out"
 } > "$work/head.md"
@@ -67,7 +68,7 @@ top_table() {  # perf.data
 : > "$work/body.md"
 for c in $cases; do
   echo "== $c"
-  perf record -q -F "$freq" -o "$work/ember-$c.data" -- "$bin" --filter "^$c\$" --threads "$threads" $timing \
+  perf record -q -F "$freq" -o "$work/ember-$c.data" -- $bin --filter "^$c\$" --threads "$threads" $ember_timing \
     > "$work/ember-$c.log" 2>&1 || die "perf record of Ember failed: $(tail -3 "$work/ember-$c.log")"
   env -u OPENBLAS_CORETYPE OMP_NUM_THREADS="$threads" LD_LIBRARY_PATH="$obdir" OPENBLAS_CORETYPE=SkylakeX \
     GLIBC_TUNABLES="$KEEPMEM" perf record -q -F "$freq" -o "$work/torch-$c.data" -- \

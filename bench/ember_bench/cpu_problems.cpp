@@ -104,11 +104,11 @@ std::unique_ptr<Instance> sum_instance(int64_t n) {
   const Tensor a = uniform({n}, 5, kCpu, 0, 1);
   auto in = std::make_unique<Instance>();
   in->op = {[a] { (void)sum(a); }, [a] { return sum(a); }};
-  auto naive = [a, n] {
-    float s = 0;
+  auto naive = [a, n] {  // a double accumulator: a float one drifts past 1e-5 over 16M terms
+    double s = 0;
     const float* pa = a.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) s += pa[i];
-    return s;
+    return static_cast<float>(s);
   };
   in->own["naive"] = {[naive] { (void)naive(); }, [naive] { return from_vector(std::vector<float>{naive()}, {}); }};
   double want = 0;

@@ -65,10 +65,13 @@ std::vector<Impl> sgemm_impls(int64_t size) {
   std::vector<Impl> impls;
   for (const std::string& rung : cuda::sgemm_variants()) {
     Impl impl{rung, false, "", [rung] {
-                const std::string old = cuda::sgemm();
+                const std::string old = cuda::sgemm(), backend = active_backend(DeviceType::CUDA).name();
                 set_backend(DeviceType::CUDA, "ember");
                 cuda::set_sgemm(rung);
-                return std::function<void()>([old] { cuda::set_sgemm(old); });
+                return std::function<void()>([old, backend] {
+                  cuda::set_sgemm(old);
+                  set_backend(DeviceType::CUDA, backend);
+                });
               }};
     if ((rung == "naive" || rung == "coalesced") && size > 2048) impl.skip = "the slowest rungs run only up to 2048";
     impls.push_back(impl);
@@ -140,10 +143,13 @@ void add_conv(std::vector<Problem>& ps, const CudaListOptions& o) {
     std::vector<Impl> fwd;
     for (const std::string& algo : cuda::conv_algorithms())
       fwd.push_back({algo, false, "", [algo] {
-                       const std::string old = cuda::conv_algorithm();
+                       const std::string old = cuda::conv_algorithm(), backend = active_backend(DeviceType::CUDA).name();
                        set_backend(DeviceType::CUDA, "ember");
                        cuda::set_conv_algorithm(algo);
-                       return std::function<void()>([old] { cuda::set_conv_algorithm(old); });
+                       return std::function<void()>([old, backend] {
+                         cuda::set_conv_algorithm(old);
+                         set_backend(DeviceType::CUDA, backend);
+                       });
                      }});
     ps.push_back(device_problem(
         "conv2d_fwd", s.name, shape, flops, 4 * (nx + nw + s.c_out + ny), 1e-4,

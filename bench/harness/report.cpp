@@ -23,7 +23,9 @@ std::string num(double v, const char* fmt = "%.4g") {
 }
 
 // JSON has no NaN: null.
-nlohmann::json jnum(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::ordered_json jnum(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
 
 // The pipe would end a markdown cell.
 std::string md_cell(std::string s) {
@@ -75,15 +77,15 @@ std::string to_csv(const std::vector<Row>& rows, const Ceilings& c) {
 }
 
 std::string to_json(const std::vector<Row>& rows, const Meta& meta, const Ceilings& c) {
-  nlohmann::json j;
-  nlohmann::json m = nlohmann::json::object();
+  nlohmann::ordered_json j;  // the facts keep their order
+  nlohmann::ordered_json m = nlohmann::ordered_json::object();
   for (const auto& [k, v] : meta) m[k] = v;
   j["meta"] = m;
   j["ceilings"] = {{"copy_gbps", jnum(c.copy_gbps)}, {"copy_source", c.copy_source},
                    {"sgemm_tflops", jnum(c.sgemm_tflops)}, {"sgemm_source", c.sgemm_source}};
-  j["rows"] = nlohmann::json::array();
+  j["rows"] = nlohmann::ordered_json::array();
   for (const Row& r : rows) {
-    nlohmann::json row = {{"family", r.family}, {"case", r.name}, {"shape", r.shape}, {"impl", r.impl},
+    nlohmann::ordered_json row = {{"family", r.family}, {"case", r.name}, {"shape", r.shape}, {"impl", r.impl},
                           {"vendor", r.vendor}, {"status", r.status}, {"flops", r.flops}, {"bytes", r.bytes},
                           {"max_rel_err", jnum(r.max_rel_err)}, {"vendor_rel_err", jnum(r.vendor_rel_err)},
                           {"bound", bound_by(r, c)}};

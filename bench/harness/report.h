@@ -19,8 +19,9 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Row {
   std::string family, name, shape, impl;  // "sgemm", "square_4096", "4096x4096x4096", "warp_tiled"
   // "ok", or why the row has no time: "FAILED: ..." (the result was
-  // checked and is wrong: never timed) or "skipped: ..." (too slow a rung
-  // for this size, no vendor library in this build).
+  // checked and is wrong, or the op threw: never timed) or "skipped: ..."
+  // (too slow a rung for this size, the run's time limit). A build without
+  // the vendor library has no vendor rows at all.
   std::string status = "ok";
   bool vendor = false;                 // this row is the vendor library itself
   Summary ms;                          // per call
