@@ -25,9 +25,9 @@ set(_ember_cudnn_off "")
 if(EMBER_CUDNN STREQUAL "OFF")
   set(_ember_cudnn_off "EMBER_CUDNN=OFF")
 elseif(EMBER_CUDA_EMULATED)
-  set(_ember_cudnn_off "the CUDA backend is the SIMT emulator (EMBER_CUDA=EMULATE)")
+  set(_ember_cudnn_off "EMBER_CUDA=EMULATE: the CUDA backend is the SIMT emulator")
 elseif(NOT EMBER_HAVE_NVCC)
-  set(_ember_cudnn_off "no real CUDA backend (EMBER_CUDA=${EMBER_CUDA}, or no nvcc)")
+  set(_ember_cudnn_off "no real CUDA backend: EMBER_CUDA=${EMBER_CUDA}, or no nvcc")
 else()
   # pip's NVIDIA wheels, in every site-packages folder Python knows of (none
   # when there is no python3).
@@ -71,7 +71,8 @@ else()
   # The versions, from the headers.
   set(_ember_cudnn_version "")
   if(EMBER_CUDNN_INCLUDE_DIR AND EXISTS "${EMBER_CUDNN_INCLUDE_DIR}/cudnn_version.h")
-    file(STRINGS "${EMBER_CUDNN_INCLUDE_DIR}/cudnn_version.h" _v REGEX "^#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) +[0-9]+")
+    file(STRINGS "${EMBER_CUDNN_INCLUDE_DIR}/cudnn_version.h" _v
+      REGEX "^#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) +[0-9]+")
     foreach(_part MAJOR MINOR PATCHLEVEL)
       string(REGEX MATCH "CUDNN_${_part} +([0-9]+)" _m "${_v}")
       list(APPEND _ember_cudnn_version "${CMAKE_MATCH_1}")

@@ -5,7 +5,10 @@
 // every row of the primitives it owns on it as well, against the float64
 // references (Note [Tables on every backend] in backend_axis.h).
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <ember/kernels/cudnn.h>
 
@@ -82,7 +85,8 @@ TEST_CASE("cuda:cudnn's batch norm agrees with cuda:ember, weightless and in eva
   for (bool training : {true, false}) {
     INFO((training ? "training" : "evaluation"));
     auto run = [&] {
-      Tensor x = random_input({4, 3, 5, 2}, DType::Float32, Layout::Contiguous, -2, 2, 3, kGpu).detach().requires_grad_();
+      Tensor x = random_input({4, 3, 5, 2}, DType::Float32, Layout::Contiguous, -2, 2, 3, kGpu);
+      x = x.detach().requires_grad_();
       Tensor running_mean = random_input({3}, DType::Float32, Layout::Contiguous, -1, 1, 4, kGpu);
       Tensor running_var = random_input({3}, DType::Float32, Layout::Contiguous, 0.5, 2, 5, kGpu);
       Tensor y = batch_norm(x, running_mean, running_var, Tensor(), Tensor(), training, 0.1, 1e-5);
@@ -95,21 +99,24 @@ TEST_CASE("cuda:cudnn's batch norm agrees with cuda:ember, weightless and in eva
   }
 }
 
-TEST_CASE("cuda:cudnn declines what the libraries cannot do as Ember does, and cuda:ember runs it", "[cuda][cudnn]") {
+TEST_CASE("cuda:cudnn agrees with cuda:ember on declined, copied and padded calls", "[cuda][cudnn]") {
   if (!cuda::vendor_built()) return;
   auto run = [&] {
     // An int64 matmul (cuBLAS has no integer GEMM: declined), a strided
     // operand (copied contiguous first) times a transposed one (read as it
-    // is), and a padded pooling with uneven strides.
+    // is), a padded pooling with uneven strides, and one whose padding is
+    // as wide as its window (declined: cuDNN refuses it).
     const Tensor a = random_input({3, 4}, DType::Float64, Layout::Contiguous, -5, 5, 1, kGpu).to(DType::Int64);
     const Tensor b = random_input({4, 2}, DType::Float64, Layout::Contiguous, -5, 5, 2, kGpu).to(DType::Int64);
     const Tensor s = random_input({2, 5, 6}, DType::Float32, Layout::Strided, -1, 1, 3, kGpu);
     const Tensor t = random_input({2, 6, 3}, DType::Float32, Layout::Transposed, -1, 1, 4, kGpu);
     const Tensor img = random_input({1, 2, 7, 8}, DType::Float32, Layout::Contiguous, -1, 1, 5, kGpu);
-    return std::vector<Tensor>{matmul(a, b), matmul(s, t), avg_pool2d(img, {3, 2}, {2, 3}, {1, 1})};
+    return std::vector<Tensor>{matmul(a, b), matmul(s, t), avg_pool2d(img, {3, 2}, {2, 3}, {1, 1}),
+                               avg_pool2d(img, {2, 2}, {1, 1}, {2, 2})};
   };
   const std::vector<Tensor> want = on_backend("ember", run), got = on_backend("cudnn", run);
   CHECK(equal(got[0], want[0]));
   check_close(got[1], ref_of(want[1]), 1e-5, 1e-6, "strided x transposed batched matmul");
   check_close(got[2], ref_of(want[2]), 1e-6, 1e-6, "avg_pool2d with padding and uneven strides");
+  check_close(got[3], ref_of(want[3]), 1e-6, 1e-6, "avg_pool2d with padding as wide as the window");
 }

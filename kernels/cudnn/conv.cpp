@@ -107,6 +107,19 @@ struct ConvDescs {
       : x(dt, xs[0], xs[1], xs[2], xs[3]), y(dt, ys[0], ys[1], ys[2], ys[3]), w(dt, ws), conv(dt, g, groups) {}
 };
 
+// Whether cuDNN computes y's shape for this convolution (it should: the
+// formula is the same; a guard, not a branch expected to run).
+template <typename What>
+bool same_output(const ConvDescs& d, const Shape& y, const What& what) {
+  std::array<int, 4> dims{};
+  EMBER_VENDOR_CHECK(cudnnGetConvolution2dForwardOutputDim(d.conv.d, d.x.d, d.w.d, &dims[0], &dims[1], &dims[2],
+                                                           &dims[3]),
+                     what);
+  for (int i = 0; i < 4; ++i)
+    if (dims[i] != y[i]) return false;
+  return true;
+}
+
 // Whether cuDNN can take this convolution at all (Note [Vendor entries decline]).
 bool takes(std::initializer_list<TensorView> views, const WindowGeometry& g, int64_t groups) {
   for (const TensorView& v : views)
@@ -173,12 +186,7 @@ bool conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorVie
   auto what = [&] { return describe("conv2d_forward", {x, weight}); };
   Session s(ctx);
   ConvDescs d(x.dtype, x.shape, weight.shape, y.shape, g, groups);
-  std::array<int, 4> dims{};
-  EMBER_VENDOR_CHECK(cudnnGetConvolution2dForwardOutputDim(d.conv.d, d.x.d, d.w.d, &dims[0], &dims[1], &dims[2],
-                                                           &dims[3]),
-                     what);
-  for (int i = 0; i < 4; ++i)
-    if (dims[i] != y.shape[i]) return false;  // cuDNN would compute another output shape
+  if (!same_output(d, y.shape, what)) return false;
   const Choice c = choose(s, key_of(ctx, Direction::Forward, x.dtype, x.shape, weight.shape, g, groups), [&] {
     size_t want = 0, bytes = 0, got = 0;
     for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a)
@@ -190,8 +198,9 @@ bool conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorVie
     int max_count = 0, count = 0;
     EMBER_VENDOR_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(s.cudnn(), &max_count), what);
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::max(max_count, 1));
+    const int requested = static_cast<int>(perf.size());
     EMBER_VENDOR_CHECK(cudnnFindConvolutionForwardAlgorithmEx(s.cudnn(), d.x.d, x.data, d.w.d, weight.data,
-                                                              d.conv.d, d.y.d, y.data, max_count, &count,
+                                                              d.conv.d, d.y.d, y.data, requested, &count,
                                                               perf.data(), ws->get(), got),
                        what);
     return pick(perf, count, what);
@@ -214,6 +223,7 @@ bool conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, con
   auto what = [&] { return describe("conv2d_backward_input", {grad_y, weight, grad_x}); };
   Session s(ctx);
   ConvDescs d(grad_x.dtype, grad_x.shape, weight.shape, grad_y.shape, g, groups);
+  if (!same_output(d, grad_y.shape, what)) return false;
   const DType dt = grad_x.dtype;
   const Choice c = choose(s, key_of(ctx, Direction::BackwardData, dt, grad_x.shape, weight.shape, g, groups), [&] {
     size_t want = 0, bytes = 0, got = 0;
@@ -226,9 +236,10 @@ bool conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, con
     int max_count = 0, count = 0;
     EMBER_VENDOR_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(s.cudnn(), &max_count), what);
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(max_count, 1));
+    const int requested = static_cast<int>(perf.size());
     EMBER_VENDOR_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(s.cudnn(), d.w.d, weight.data, d.y.d,
                                                                    grad_y.data, d.conv.d, d.x.d, grad_x.data,
-                                                                   max_count, &count, perf.data(), ws->get(), got),
+                                                                   requested, &count, perf.data(), ws->get(), got),
                        what);
     return pick(perf, count, what);
   });
@@ -246,6 +257,7 @@ bool conv2d_backward_weight(const ExecContext& ctx, const TensorView& grad_weigh
   auto what = [&] { return describe("conv2d_backward_weight", {grad_y, x, grad_weight}); };
   Session s(ctx);
   ConvDescs d(x.dtype, x.shape, grad_weight.shape, grad_y.shape, g, groups);
+  if (!same_output(d, grad_y.shape, what)) return false;
   const DType dt = x.dtype;
   const Choice c = choose(s, key_of(ctx, Direction::BackwardFilter, dt, x.shape, grad_weight.shape, g, groups), [&] {
     size_t want = 0, bytes = 0, got = 0;
@@ -258,9 +270,10 @@ bool conv2d_backward_weight(const ExecContext& ctx, const TensorView& grad_weigh
     int max_count = 0, count = 0;
     EMBER_VENDOR_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(s.cudnn(), &max_count), what);
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(max_count, 1));
+    const int requested = static_cast<int>(perf.size());
     EMBER_VENDOR_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(s.cudnn(), d.x.d, x.data, d.y.d, grad_y.data,
-                                                                     d.conv.d, d.w.d, grad_weight.data, max_count,
-                                                                     &count, perf.data(), ws->get(), got),
+                                                                     d.conv.d, d.w.d, grad_weight.data,
+                                                                     requested, &count, perf.data(), ws->get(), got),
                        what);
     return pick(perf, count, what);
   });

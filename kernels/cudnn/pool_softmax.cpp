@@ -7,11 +7,13 @@
 // CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING divides every window by
 // kh * kw. The two agree as long as every window lies inside the padded
 // input, which holds when the output has the size floor((H + 2 ph - kh) /
-// sh) + 1 that cuDNN computes; a ceil_mode output has one more window,
-// hanging past the padding, and PyTorch (and Ember) divide that one by the
-// part inside. So cuDNN's output size is asked for and compared with
-// out_h, out_w: when they differ, or the window is dilated, the call is
-// declined and runs on cuda:ember (Note [Vendor entries decline]).
+// sh) + 1 that cuDNN computes. Ember's window_geometry computes the same
+// floor today, but a ceil_mode output (PyTorch has one) would have one more
+// window, hanging past the padding, divided by the part inside. So cuDNN's
+// output size is asked for and compared with out_h, out_w: when they
+// differ, the window is dilated, or the padding is not smaller than the
+// window (cuDNN refuses it; Ember allows it), the call is declined and runs
+// on cuda:ember (Note [Vendor entries decline]).
 // cudnnPoolingBackward takes y and x besides dy; for average pooling their
 // values are not used (the gradient of a mean depends on nothing else), so
 // grad_y stands in for y and grad_x for x, with their descriptors.
