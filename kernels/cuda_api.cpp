@@ -3,6 +3,7 @@
 #include "ember/kernels/cuda.h"
 
 #include "ember/core/error.h"
+#include "ember/kernels/cudnn.h"
 #include "ember/kernels/register.h"
 
 #ifdef EMBER_HAVE_CUDA
@@ -175,6 +176,15 @@ void Graph::capture_end() { not_built("Graph::capture_end"); }
 void Graph::replay() { not_built("Graph::replay"); }
 bool Graph::captured() const { return false; }
 size_t Graph::nodes() const { return 0; }
+#endif
+
+// ember/kernels/cudnn.h without the vendor backend: kernels/cudnn/vendor.cpp
+// defines them when it is built.
+#ifndef EMBER_HAVE_CUDNN
+bool vendor_built() { return false; }
+std::string cudnn_version() { return ""; }
+std::string cublas_version() { return ""; }
+size_t cudnn_cached_algorithms() { return 0; }
 #endif
 
 }  // namespace ember::cuda

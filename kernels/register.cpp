@@ -14,6 +14,11 @@ namespace ember::kernels::cuda {
 Backend* cuda_backend();  // kernels/cuda/cuda_backend.cpp
 }
 #endif
+#ifdef EMBER_HAVE_CUDNN
+namespace ember::kernels::cudnn {
+Backend* cudnn_backend();  // kernels/cudnn/cudnn_backend.cpp: cuda:cudnn, based on cuda:ember
+}
+#endif
 
 namespace ember::kernels {
 
@@ -46,6 +51,9 @@ void register_backends() {
     register_backend(&eigen_cpu);
 #ifdef EMBER_HAVE_CUDA
     register_backend(cuda::cuda_backend());
+#endif
+#ifdef EMBER_HAVE_CUDNN
+    register_backend(cudnn::cudnn_backend());  // after its base
 #endif
   });
   // The environment's selection, once. A bad one throws, and since call_once

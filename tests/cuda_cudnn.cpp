@@ -1,0 +1,122 @@
+// cuda:cudnn, the vendor backend (kernels/cudnn/; part of test_cuda, which
+// skips as a whole without a device): it is registered on cuda:ember when
+// built, owns exactly its primitives, and its convolution, batch norm and
+// declined calls agree with cuda:ember. The op tables in test_cuda.cpp run
+// every row of the primitives it owns on it as well, against the float64
+// references (Note [Tables on every backend] in backend_axis.h).
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <ember/kernels/cudnn.h>
+
+#include "backend_axis.h"
+
+using namespace ember;
+using namespace ember::test;
+
+namespace {
+
+const Device kGpu("cuda:0");
+
+// `op` on cuda:`impl`, its results brought back to the CPU.
+std::vector<Tensor> on_backend(const std::string& impl, const std::function<std::vector<Tensor>()>& op) {
+  UseBackend use(BackendUnderTest{kGpu, impl});
+  std::vector<Tensor> out = op();
+  for (Tensor& t : out) t = t.to(kCPU);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cuda:cudnn is registered on cuda:ember when built and owns exactly its primitives", "[cuda][cudnn]") {
+  const std::vector<std::string> names = registered_backends(DeviceType::CUDA);
+  const bool registered = std::find(names.begin(), names.end(), "cudnn") != names.end();
+  REQUIRE(registered == cuda::vendor_built());
+  if (!cuda::vendor_built()) {
+    CHECK(cuda::cudnn_version().empty());
+    CHECK(cuda::cublas_version().empty());
+    CHECK(cuda::cudnn_cached_algorithms() == 0);
+    return;
+  }
+  const Backend& b = backend_named(DeviceType::CUDA, "cudnn");
+  CHECK(b.base_name() == "ember");
+  const std::set<Primitive> own = {Primitive::Matmul,           Primitive::Softmax,
+                                   Primitive::Conv2dForward,    Primitive::Conv2dBackwardInput,
+                                   Primitive::Conv2dBackwardWeight, Primitive::AvgPool2dForward,
+                                   Primitive::AvgPool2dBackward, Primitive::BatchNormForward,
+                                   Primitive::BatchNormBackward};
+  for (int i = 0; i < kNumPrimitives; ++i) {
+    const auto p = static_cast<Primitive>(i);
+    INFO(primitive_name(p));
+    CHECK(b.supports(p) == (own.count(p) == 1));
+  }
+  // Max pooling is not its own (Note [Pooling in cuDNN]): cuda:ember's runs.
+  UseBackend use(BackendUnderTest{kGpu, "cudnn"});
+  CHECK(backend_for(Primitive::MaxPool2dForward, DeviceType::CUDA).full_name() == "cuda:ember");
+  CHECK(backend_for(Primitive::Conv2dForward, DeviceType::CUDA).full_name() == "cuda:cudnn");
+  CHECK(cuda::cudnn_version().rfind("9.", 0) == 0);
+  CHECK_FALSE(cuda::cublas_version().empty());
+}
+
+TEST_CASE("cuda:cudnn's conv2d agrees with cuda:ember, and its algorithm is found once per shape", "[cuda][cudnn]") {
+  if (!cuda::vendor_built()) return;
+  // A shape no other test uses, so that its algorithm is not cached yet.
+  const Tensor x = random_input({2, 3, 11, 9}, DType::Float32, Layout::Contiguous, -1, 1, 7, kGpu);
+  const Tensor w = random_input({5, 3, 3, 2}, DType::Float32, Layout::Contiguous, -1, 1, 8, kGpu);
+  const Tensor bias = random_input({5}, DType::Float32, Layout::Contiguous, -1, 1, 9, kGpu);
+  const Conv2dOptions opts{.stride = {2, 1}, .padding = {1, 0}};
+  auto forward = [&] { return std::vector<Tensor>{conv2d(x, w, bias, opts)}; };
+  const Tensor want = on_backend("ember", forward)[0];
+  const size_t before = cuda::cudnn_cached_algorithms();
+  const Tensor first = on_backend("cudnn", forward)[0];
+  const size_t after_first = cuda::cudnn_cached_algorithms();
+  const Tensor second = on_backend("cudnn", forward)[0];
+  CHECK(after_first == before + 1);  // one forward algorithm for the new shape
+  CHECK(cuda::cudnn_cached_algorithms() == after_first);  // the same shape again: found in the cache
+  check_close(first, ref_of(want), 1e-4, 1e-4, "conv2d forward, cuda:cudnn against cuda:ember");
+  check_close(second, ref_of(want), 1e-4, 1e-4, "conv2d forward again, cuda:cudnn against cuda:ember");
+}
+
+TEST_CASE("cuda:cudnn's batch norm agrees with cuda:ember, weightless and in evaluation too", "[cuda][cudnn]") {
+  if (!cuda::vendor_built()) return;
+  for (bool training : {true, false}) {
+    INFO((training ? "training" : "evaluation"));
+    auto run = [&] {
+      Tensor x = random_input({4, 3, 5, 2}, DType::Float32, Layout::Contiguous, -2, 2, 3, kGpu);
+      x = x.detach().requires_grad_();
+      Tensor running_mean = random_input({3}, DType::Float32, Layout::Contiguous, -1, 1, 4, kGpu);
+      Tensor running_var = random_input({3}, DType::Float32, Layout::Contiguous, 0.5, 2, 5, kGpu);
+      Tensor y = batch_norm(x, running_mean, running_var, Tensor(), Tensor(), training, 0.1, 1e-5);
+      (y * random_input(y.shape(), DType::Float32, Layout::Contiguous, -1, 1, 6, kGpu)).sum().backward();
+      return std::vector<Tensor>{y, x.grad(), running_mean, running_var};
+    };
+    const std::vector<Tensor> want = on_backend("ember", run), got = on_backend("cudnn", run);
+    const char* names[] = {"y", "grad x", "running mean", "running var"};
+    for (size_t i = 0; i < want.size(); ++i) check_close(got[i], ref_of(want[i]), 1e-4, 1e-5, names[i]);
+  }
+}
+
+TEST_CASE("cuda:cudnn agrees with cuda:ember on declined, copied and padded calls", "[cuda][cudnn]") {
+  if (!cuda::vendor_built()) return;
+  auto run = [&] {
+    // An int64 matmul (cuBLAS has no integer GEMM: declined), a strided
+    // operand (copied contiguous first) times a transposed one (read as it
+    // is), a padded pooling with uneven strides, and one whose padding is
+    // as wide as its window (declined: cuDNN refuses it).
+    const Tensor a = random_input({3, 4}, DType::Float64, Layout::Contiguous, -5, 5, 1, kGpu).to(DType::Int64);
+    const Tensor b = random_input({4, 2}, DType::Float64, Layout::Contiguous, -5, 5, 2, kGpu).to(DType::Int64);
+    const Tensor s = random_input({2, 5, 6}, DType::Float32, Layout::Strided, -1, 1, 3, kGpu);
+    const Tensor t = random_input({2, 6, 3}, DType::Float32, Layout::Transposed, -1, 1, 4, kGpu);
+    const Tensor img = random_input({1, 2, 7, 8}, DType::Float32, Layout::Contiguous, -1, 1, 5, kGpu);
+    return std::vector<Tensor>{matmul(a, b), matmul(s, t), avg_pool2d(img, {3, 2}, {2, 3}, {1, 1}),
+                               avg_pool2d(img, {2, 2}, {1, 1}, {2, 2})};
+  };
+  const std::vector<Tensor> want = on_backend("ember", run), got = on_backend("cudnn", run);
+  CHECK(equal(got[0], want[0]));
+  check_close(got[1], ref_of(want[1]), 1e-5, 1e-6, "strided x transposed batched matmul");
+  check_close(got[2], ref_of(want[2]), 1e-6, 1e-6, "avg_pool2d with padding and uneven strides");
+  check_close(got[3], ref_of(want[3]), 1e-6, 1e-6, "avg_pool2d with padding as wide as the window");
+}
