@@ -7,12 +7,12 @@
 #   bash scripts/gpu_check.sh [--dry-run] [--only STEP] [--carry DIR] [--out DIR] [--deadline SECONDS]
 #
 # Steps (budget in seconds):
-#   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench-cuda-memory, ember-bench-sgemm
+#   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench, ember-bench-cuda-memory
 #   tests       60  the CUDA test suite (op tables, launch paths, runtime)
 #   train      150  ember-mnist on cuda:0: the default recipe (CNN, 15 epochs) for seeds 0, 1 and 2; the
 #                   mean test accuracy must be within 0.3 points of the CPU's (bench/results/mnist/cpu-seeds.csv)
-#   bench      120  ember-bench-cuda-memory, ember-bench-sgemm, ember-bench-conv and their PyTorch twins,
-#                   quick mode; the default CNN for 3 epochs, Ember (graphs) and PyTorch eager
+#   bench      150  ember-bench --quick (every family against cuda:cudnn, 60 s at most), ember-bench-cuda-memory
+#                   and the PyTorch twins; the default CNN for 3 epochs, Ember (graphs) and PyTorch eager
 #   memcheck    90  compute-sanitizer memcheck over the kernels' and the CUDA graphs' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
 # A step whose tool answers "Device not supported" (compute-sanitizer under
@@ -27,7 +27,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=(build tests train bench memcheck racecheck)
-declare -A BUDGET=([build]=240 [tests]=60 [train]=150 [bench]=120 [memcheck]=90 [racecheck]=90)
+declare -A BUDGET=([build]=240 [tests]=60 [train]=150 [bench]=150 [memcheck]=90 [racecheck]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
@@ -134,23 +134,17 @@ write_summary() {
       echo
       cat "$work/bench.md"
     fi
-    if [[ -f $work/conv.md ]]; then
-      echo
-      echo "## conv2d forward, quick mode (PyTorch's conv2d: cuDNN, TF32 off, cudnn.benchmark)"
-      echo
-      cat "$work/conv.md"
-    fi
     if [[ -f $work/epoch.md ]]; then
       echo
       echo "## The default CNN's training speed on the GPU: batch 64, no augmentation, 3 epochs"
       echo
       cat "$work/epoch.md"
     fi
-    if [[ -f $work/sgemm.md ]]; then
+    if [[ -f $figs/ember-bench/bench.md ]]; then
       echo
-      echo "## The SGEMM ladder, quick mode (TFLOP/s; cuBLAS through PyTorch, TF32 off)"
+      echo "## ember-bench --quick: every kernel family against cuBLAS/cuDNN (figures/ember-bench/)"
       echo
-      cat "$work/sgemm.md"
+      sed '1d; s/^## /### /' "$figs/ember-bench/bench.md"
     fi
   } >"$out/summary.md"
   tar -czf "$out/logs.tar.gz" --exclude='*.safetensors' --exclude=figures -C "$work" . 2>/dev/null
@@ -213,7 +207,7 @@ if [[ -d $carry/cmake ]]; then  # scripts/gpu_prepare.sh's header-only libraries
   for pkg in Eigen3 Catch2 nlohmann_json CLI11; do cmake_args+=(-D${pkg}_DIR="$PWD/$carry/cmake"); done
   cmake_args+=(-DZLIB_INCLUDE_DIR="$PWD/$carry/include" -DZLIB_LIBRARY="$PWD/$carry/lib/libz.a")
 fi
-targets="test_cuda ember-mnist ember-bench-cuda-memory ember-bench-sgemm ember-bench-conv"
+targets="test_cuda ember-mnist ember-bench ember-bench-cuda-memory"
 test_cuda="$build_dir/tests/test_cuda"
 sanitizer="compute-sanitizer --error-exitcode 3 --print-limit 20"
 
@@ -229,9 +223,9 @@ want train && run_step train "for seed in 0 1 2; do \
 if want bench; then
   run_step bench "$build_dir/bench/ember-bench-cuda-memory --quick --csv $figs/bench-ember.csv && \
     python3 bench/torch_cuda_memory.py --quick --csv $figs/bench-torch.csv && \
-    $build_dir/bench/ember-bench-sgemm --quick --csv $figs/sgemm-ember.csv && \
+    { $build_dir/bench/ember-bench --device cuda --quick --time-limit-s 60 --out $figs/ember-bench; \
+      echo \"ember-bench exit \$?\"; } && \
     python3 bench/torch_sgemm.py --quick --csv $figs/sgemm-torch.csv && \
-    $build_dir/bench/ember-bench-conv --quick --csv $figs/conv-ember.csv && \
     python3 bench/torch_conv.py --quick --csv $figs/conv-torch.csv && \
     $build_dir/examples/ember-mnist train --device cuda --epochs 3 --augment 0 --data-dir datasets/mnist-digits \
       --out $work/speed-ember && cp $work/speed-ember/metrics.csv $figs/epoch-ember.csv && \
@@ -250,19 +244,6 @@ for name, e in ember.items():
 EOF
     write_summary
   fi
-  if [[ $dry == 0 && -f $figs/conv-ember.csv && -f $figs/conv-torch.csv ]]; then
-    python3 - "$figs/conv-ember.csv" "$figs/conv-torch.csv" >"$work/conv.md" <<'EOF'
-import csv, sys
-cudnn = {r["case"]: float(r["median_ms"]) for r in csv.DictReader(open(sys.argv[2]))}
-print("| case | shape | Ember kernel | Ember ms | cuDNN ms | cuDNN time / Ember time |")
-print("| --- | --- | --- | --- | --- | --- |")
-for r in csv.DictReader(open(sys.argv[1])):
-    c = cudnn.get(r["case"], float("nan"))
-    print(f"| {r['case']} | {r['shape']} | {r['algorithm']} | {float(r['median_ms']):.3f} | {c:.3f} | "
-          f"{c / float(r['median_ms']):.2f} |")
-EOF
-    write_summary
-  fi
   if [[ $dry == 0 && -f $figs/epoch-ember.csv && -s $figs/epoch-torch.json ]]; then
     python3 - "$figs/epoch-ember.csv" "$figs/epoch-torch.json" >"$work/epoch.md" <<'EOF'
 import csv, json, statistics, sys
@@ -275,18 +256,6 @@ print(f"| Ember (CUDA graphs, Ember's kernels) | {e:.0f} |")
 print(f"| PyTorch eager (cuDNN, TF32 off) | {t:.0f} |")
 print()
 print(f"Ember / PyTorch: {e / t:.2f}x (the goal: at least 2x).")
-EOF
-    write_summary
-  fi
-  if [[ $dry == 0 && -f $figs/sgemm-ember.csv && -f $figs/sgemm-torch.csv ]]; then
-    python3 - "$figs/sgemm-ember.csv" "$figs/sgemm-torch.csv" >"$work/sgemm.md" <<'EOF'
-import csv, sys
-cublas = {r["size"]: float(r["tflops"]) for r in csv.DictReader(open(sys.argv[2]))}
-print("| variant | size | Ember | cuBLAS | Ember / cuBLAS |")
-print("| --- | --- | --- | --- | --- |")
-for r in csv.DictReader(open(sys.argv[1])):
-    c = cublas.get(r["size"], float("nan"))
-    print(f"| {r['variant']} | {r['size']} | {float(r['tflops']):.2f} | {c:.2f} | {float(r['tflops']) / c:.2f} |")
 EOF
     write_summary
   fi

@@ -24,6 +24,7 @@
 
 #include <ember/core/parallel.h>
 #include <ember/kernels/cuda.h>
+#include <ember/kernels/cudnn.h>
 #include <ember/version.h>
 #include <ember/viz/io.h>
 
@@ -202,6 +203,8 @@ int main(int argc, char** argv) {
       meta.push_back({"L2", std::to_string(info.l2_bytes >> 20) + " MiB"});
       meta.push_back({"driver (CUDA version)", version_of(info.driver_version)});
       meta.push_back({"CUDA runtime", version_of(info.runtime_version)});
+      meta.push_back({"cuDNN", cuda::vendor_built() ? cuda::cudnn_version() : "not built (no vendor rows)"});
+      meta.push_back({"cuBLAS", cuda::vendor_built() ? cuda::cublas_version() : "not built (no vendor rows)"});
       cache = info.l2_bytes;
     }
     run.clock = [] { return make_event_clock(0); };
