@@ -8,9 +8,10 @@
 # these stay within 2% (after <= 1.02 x before). Writes
 # bench/results/backends/dispatch.csv (every run) and dispatch.md.
 #
-#   # a before binary with the same small_* cases: build the old commit with
-#   # today's bench/micro.cpp copied in
-#   git worktree add /tmp/ember-old <old-commit> && cp bench/micro.cpp /tmp/ember-old/bench/
+#   # a before binary with the same small_* cases: an ember-bench built at the
+#   # old commit (one that has bench/ember_bench/; older commits had
+#   # ember-bench-micro, whose options differ)
+#   git worktree add /tmp/ember-old <old-commit>
 #   (cd /tmp/ember-old && cmake --preset release && cmake --build build/release --target ember-bench)
 #   bash bench/dispatch_overhead.sh --before /tmp/ember-old/build/release/bench/ember-bench \
 #                                   --after build/release/bench/ember-bench

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cases of bench/cuda_conv.cpp (ember-bench-conv) in PyTorch, that is
+"""The forward cases of ember-bench's conv2d family in PyTorch, that is
 cuDNN, on the same GPU, with TF32 off (torch.backends.cudnn.allow_tf32 =
 False; it defaults to True) and cudnn.benchmark on (cuDNN picks its fastest
 algorithm per shape during the warm-up), timed the same way: a warm-up,
@@ -17,7 +17,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-# name, c_in, c_out, hw, k, pad, batch: bench/cuda_conv.cpp's kCases.
+# name, c_in, c_out, hw, k, pad, batch: as ember-bench's conv shapes (bench/ember_bench/cuda_problems.cpp).
 CASES = [("lenet.conv1", 1, 6, 28, 5, 2, 64), ("lenet.conv2", 6, 16, 14, 5, 0, 64),
          ("resnet18.layer1", 64, 64, 56, 3, 1, 32), ("resnet18.layer2", 128, 128, 28, 3, 1, 32),
          ("resnet18.layer3", 256, 256, 14, 3, 1, 32), ("resnet18.layer4", 512, 512, 7, 3, 1, 32)]

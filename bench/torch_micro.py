@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The PyTorch side of bench/cpu_micro.sh: the cases of bench/micro.cpp
-(ember-bench-micro), timed the same way, written as the same CSV rows.
+"""The PyTorch side of bench/cpu_micro.sh: the CPU cases of ember-bench
+(bench/ember_bench/cpu_problems.cpp), written as the CSV rows its --micro-csv writes.
 
 Run it with Debian's interpreter, /usr/bin/python3 (torch 1.13 lives there):
 
@@ -24,7 +24,7 @@ import time
 
 import torch
 
-STREAM_N = 1 << 24  # 16M floats, as in micro.cpp
+STREAM_N = 1 << 24  # 16M floats, as in ember-bench (cpu_problems.cpp)
 CSV_HEADER = "framework,config,case,shape,threads,median_ms,gflops,gbps"
 
 
@@ -100,7 +100,7 @@ def all_cases():
 
 
 def time_case(run, warmup, repeat, min_sample_s, max_case_s):
-    """(median, min, max, inner, repeats) per call; as time_case in micro.cpp."""
+    """(median, min, max, inner, repeats) per call; as the retired ember-bench-micro timed."""
     t0 = time.perf_counter()
     run()
     once = max(time.perf_counter() - t0, 1e-9)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The problems of bench/cuda_sgemm.cpp (ember-bench-sgemm) in PyTorch, that
+"""The square SGEMM problems of ember-bench's sgemm family in PyTorch, that
 is cuBLAS, on the same GPU, with TF32 off (torch.backends.cuda.matmul.
 allow_tf32 = False), timed the same way: a warm-up, then `repeat` samples of
 one call between two synchronizations, the median reported.

@@ -222,7 +222,7 @@ std::atomic<GemmIsa>& isa_setting() {
 
 // EMBER_GEMM_BLOCKS=MC,KC,NC replaces every kernel's cache blocks (Note
 // [GEMM blocking]): a knob for tuning on a new CPU without rebuilding, e.g.
-// EMBER_GEMM_BLOCKS=240,128,3072 ember-bench-micro --filter matmul.
+// EMBER_GEMM_BLOCKS=240,128,3072 ember-bench --device cpu --filter matmul.
 // {0, 0, 0}: not set. Read once.
 const std::array<int64_t, 3>& blocks_override() {
   static const std::array<int64_t, 3> blocks = [] {
