@@ -14,6 +14,7 @@
 #include <ember/core/profiler.h>
 #include <ember/data/data.h>
 #include <ember/ember.h>
+#include <ember/kernels/cudnn.h>
 #include <ember/kernels/gemm.h>
 #include <ember/kernels/register.h>
 #include <ember/optim/optim.h>
@@ -192,6 +193,8 @@ std::string startup_line(const Config& c, const nn::Module& model) {
   const int gpus = cuda ? device_backend(DeviceType::CUDA).device_count() : 0;
   std::string kernel_names = describe_active_backend(DeviceType::CPU);
   if (cuda) kernel_names += ", " + describe_active_backend(DeviceType::CUDA);
+  if (cuda::vendor_built() && active_backend(DeviceType::CUDA).name() == "cudnn")  // which vendor libraries answer
+    kernel_names += " (cuDNN " + cuda::cudnn_version() + ", cuBLAS " + cuda::cublas_version() + ")";
   std::ostringstream os;
   os << "ember-mnist " << EMBER_VERSION << " | " << EMBER_BUILD_TYPE << " | SIMD " << simd << " (GEMM "
      << kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa()) << ") | threads " << get_num_threads() << " | kernels "
