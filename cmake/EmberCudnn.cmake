@@ -40,7 +40,7 @@ else()
   set(_ember_wheel_include "")
   set(_ember_wheel_lib "")
   foreach(_site IN LISTS _ember_site)
-    foreach(_pkg cudnn cublas cu13 cu12)
+    foreach(_pkg cudnn cublas cu13)
       list(APPEND _ember_wheel_include "${_site}/nvidia/${_pkg}/include")
       list(APPEND _ember_wheel_lib "${_site}/nvidia/${_pkg}/lib")
     endforeach()
@@ -48,10 +48,10 @@ else()
 
   # cuDNN: the header, then the library beside it first (a header and a
   # library of different releases would not match).
-  find_path(EMBER_CUDNN_INCLUDE_DIR cudnn.h cudnn_version.h
+  find_path(EMBER_CUDNN_INCLUDE_DIR NAMES cudnn.h
     HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include ${_ember_wheel_include})
   if(EMBER_CUDNN_INCLUDE_DIR)
-    find_library(EMBER_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+    find_library(EMBER_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
       HINTS ${EMBER_CUDNN_INCLUDE_DIR}/../lib ${EMBER_CUDNN_INCLUDE_DIR}/../lib64 ${CUDAToolkit_LIBRARY_DIR}
             ${_ember_wheel_lib})
   endif()
@@ -61,8 +61,8 @@ else()
   if(TARGET CUDA::cublas)
     set(_ember_cublas CUDA::cublas)
   else()
-    find_library(EMBER_CUBLAS_LIBRARY NAMES cublas libcublas.so.13 libcublas.so.12 HINTS ${_ember_wheel_lib})
-    find_library(EMBER_CUBLASLT_LIBRARY NAMES cublasLt libcublasLt.so.13 libcublasLt.so.12 HINTS ${_ember_wheel_lib})
+    find_library(EMBER_CUBLAS_LIBRARY NAMES cublas libcublas.so.13 NAMES_PER_DIR HINTS ${_ember_wheel_lib})
+    find_library(EMBER_CUBLASLT_LIBRARY NAMES cublasLt libcublasLt.so.13 NAMES_PER_DIR HINTS ${_ember_wheel_lib})
     if(EMBER_CUBLAS_LIBRARY AND EMBER_CUBLASLT_LIBRARY)
       set(_ember_cublas ${EMBER_CUBLAS_LIBRARY} ${EMBER_CUBLASLT_LIBRARY})
     endif()

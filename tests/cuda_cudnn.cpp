@@ -80,23 +80,38 @@ TEST_CASE("cuda:cudnn's conv2d agrees with cuda:ember, and its algorithm is foun
   check_close(second, ref_of(want), 1e-4, 1e-4, "conv2d forward again, cuda:cudnn against cuda:ember");
 }
 
-TEST_CASE("cuda:cudnn's batch norm agrees with cuda:ember, weightless and in evaluation too", "[cuda][cudnn]") {
+// eps 0.1 with a weight and a bias: were cuDNN's backward to use the
+// epsilon it is passed (kUnusedEps, 1e-5) rather than the saved invstd, the
+// gradients would differ far beyond the tolerance (Note [Batch norm in cuDNN]).
+TEST_CASE("cuda:cudnn's batch norm agrees with cuda:ember, with and without weights, eps and evaluation",
+          "[cuda][cudnn]") {
   if (!cuda::vendor_built()) return;
-  for (bool training : {true, false}) {
-    INFO((training ? "training" : "evaluation"));
-    auto run = [&] {
-      Tensor x = random_input({4, 3, 5, 2}, DType::Float32, Layout::Contiguous, -2, 2, 3, kGpu);
-      x = x.detach().requires_grad_();
-      Tensor running_mean = random_input({3}, DType::Float32, Layout::Contiguous, -1, 1, 4, kGpu);
-      Tensor running_var = random_input({3}, DType::Float32, Layout::Contiguous, 0.5, 2, 5, kGpu);
-      Tensor y = batch_norm(x, running_mean, running_var, Tensor(), Tensor(), training, 0.1, 1e-5);
-      (y * random_input(y.shape(), DType::Float32, Layout::Contiguous, -1, 1, 6, kGpu)).sum().backward();
-      return std::vector<Tensor>{y, x.grad(), running_mean, running_var};
-    };
-    const std::vector<Tensor> want = on_backend("ember", run), got = on_backend("cudnn", run);
-    const char* names[] = {"y", "grad x", "running mean", "running var"};
-    for (size_t i = 0; i < want.size(); ++i) check_close(got[i], ref_of(want[i]), 1e-4, 1e-5, names[i]);
-  }
+  for (double eps : {1e-5, 0.1})
+    for (bool training : {true, false}) {
+      INFO((training ? "training" : "evaluation") << ", eps " << eps);
+      auto run = [&] {
+        Tensor x = random_input({4, 3, 5, 2}, DType::Float32, Layout::Contiguous, -2, 2, 3, kGpu);
+        x = x.detach().requires_grad_();
+        Tensor running_mean = random_input({3}, DType::Float32, Layout::Contiguous, -1, 1, 4, kGpu);
+        Tensor running_var = random_input({3}, DType::Float32, Layout::Contiguous, 0.5, 2, 5, kGpu);
+        Tensor weight, bias;
+        if (eps > 0.01) {
+          weight = random_input({3}, DType::Float32, Layout::Contiguous, 0.5, 1.5, 7, kGpu).detach().requires_grad_();
+          bias = random_input({3}, DType::Float32, Layout::Contiguous, -1, 1, 8, kGpu).detach().requires_grad_();
+        }
+        Tensor y = batch_norm(x, running_mean, running_var, weight, bias, training, 0.1, eps);
+        (y * random_input(y.shape(), DType::Float32, Layout::Contiguous, -1, 1, 6, kGpu)).sum().backward();
+        std::vector<Tensor> out{y, x.grad(), running_mean, running_var};
+        if (weight.defined()) {
+          out.push_back(weight.grad());
+          out.push_back(bias.grad());
+        }
+        return out;
+      };
+      const std::vector<Tensor> want = on_backend("ember", run), got = on_backend("cudnn", run);
+      const char* names[] = {"y", "grad x", "running mean", "running var", "grad weight", "grad bias"};
+      for (size_t i = 0; i < want.size(); ++i) check_close(got[i], ref_of(want[i]), 1e-4, 1e-5, names[i]);
+    }
 }
 
 TEST_CASE("cuda:cudnn agrees with cuda:ember on declined, copied and padded calls", "[cuda][cudnn]") {

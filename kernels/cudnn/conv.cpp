@@ -15,7 +15,7 @@
 // the same shapes before the capture has filled the cache by then.
 //
 // Which algorithm: the fastest whose status is success and whose math is
-// not a tensor-op one (Note [No TF32 in cuDNN]). Not the fastest
+// plain FMA in float32 (Note [No TF32 in cuDNN]; pick()). Not the fastest
 // deterministic one: cuda:cudnn is the baseline Ember's kernels are timed
 // against, so it runs what cuDNN finds fastest, as PyTorch with
 // cudnn.benchmark does; some backward algorithms accumulate with atomics,
@@ -137,15 +137,19 @@ ConvKey key_of(const ExecContext& ctx, Direction dir, DType dt, const Shape& x, 
 }
 
 // The fastest usable result of a search (Note [Find once per shape]).
+// Only CUDNN_FMA_MATH counts as float32 math: CUDNN_DEFAULT_MATH permits
+// TF32 on Ampere and later, and the tensor-op modes are tensor cores. In
+// float64 there is no TF32, and the default is plain float64.
 template <typename Perf, typename What>
-Choice pick(const std::vector<Perf>& perf, int count, const What& what) {
+Choice pick(const std::vector<Perf>& perf, int count, DType dtype, const What& what) {
   std::string seen;
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     seen += detail::concat(seen.empty() ? "" : ", ", "algorithm ", static_cast<int>(p.algo), ": ",
                            cudnnGetErrorString(p.status));
     if (p.status != CUDNN_STATUS_SUCCESS) continue;
-    if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+    const bool fp32_math = p.mathType == CUDNN_FMA_MATH;
+    if (!(fp32_math || (dtype == DType::Float64 && p.mathType == CUDNN_DEFAULT_MATH))) continue;
     return {static_cast<int>(p.algo), p.memory};
   }
   throw DeviceError(detail::concat(what(), ": cuDNN found no usable algorithm (", seen, ")"));
@@ -203,7 +207,7 @@ bool conv2d_forward(const ExecContext& ctx, const TensorView& y, const TensorVie
                                                               d.conv.d, d.y.d, y.data, requested, &count,
                                                               perf.data(), ws->get(), got),
                        what);
-    return pick(perf, count, what);
+    return pick(perf, count, x.dtype, what);
   });
   void* ws = s.workspace(c.workspace);
   EMBER_VENDOR_CHECK(cudnnConvolutionForward(s.cudnn(), one(x.dtype), d.x.d, x.data, d.w.d, weight.data, d.conv.d,
@@ -241,7 +245,7 @@ bool conv2d_backward_input(const ExecContext& ctx, const TensorView& grad_x, con
                                                                    grad_y.data, d.conv.d, d.x.d, grad_x.data,
                                                                    requested, &count, perf.data(), ws->get(), got),
                        what);
-    return pick(perf, count, what);
+    return pick(perf, count, dt, what);
   });
   void* ws = s.workspace(c.workspace);
   EMBER_VENDOR_CHECK(cudnnConvolutionBackwardData(s.cudnn(), one(dt), d.w.d, weight.data, d.y.d, grad_y.data,
@@ -275,7 +279,7 @@ bool conv2d_backward_weight(const ExecContext& ctx, const TensorView& grad_weigh
                                                                      d.conv.d, d.w.d, grad_weight.data,
                                                                      requested, &count, perf.data(), ws->get(), got),
                        what);
-    return pick(perf, count, what);
+    return pick(perf, count, dt, what);
   });
   void* ws = s.workspace(c.workspace);
   EMBER_VENDOR_CHECK(cudnnConvolutionBackwardFilter(s.cudnn(), one(dt), d.x.d, x.data, d.y.d, grad_y.data, d.conv.d,

@@ -6,8 +6,11 @@
 #include <climits>
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "../cuda/device.h"
+#include "../cuda/graph.h"
 #include "../cuda/runtime.h"
 #include "ember/kernels/cudnn.h"
 
@@ -40,6 +43,8 @@ struct DeviceHandles {
   void* cublas_workspace = nullptr;  // kCublasWorkspace bytes
   void* workspace = nullptr;         // cuDNN's, Note [Find once per shape] in conv.cpp
   size_t workspace_bytes = 0;
+  // Outgrown workspaces, never freed: Note [A workspace outlives its graphs].
+  std::vector<std::pair<void*, size_t>> retired;
 };
 
 DeviceHandles& handles_of(int device) {
@@ -58,6 +63,9 @@ Session::Session(const ExecContext& ctx) : device_(ctx.device.index) {
   lock_ = std::unique_lock<std::mutex>(h.mutex);
   auto what = [&] { return detail::concat("cuda:cudnn on cuda:", device_); };
   EMBER_CUDA_CHECK(cudaSetDevice(device_));
+  // Creating the handles and cuBLAS's workspace asks the driver and the
+  // device for memory: not something a capture may record.
+  if (!h.cudnn || !h.cublas || !h.cublas_workspace) cuda::check_not_capturing(device_, "cuda:cudnn's first call");
   if (!h.cudnn) EMBER_VENDOR_CHECK(cudnnCreate(&h.cudnn), what);
   if (!h.cublas) {
     EMBER_VENDOR_CHECK(cublasCreate(&h.cublas), what);
@@ -73,17 +81,22 @@ Session::Session(const ExecContext& ctx) : device_(ctx.device.index) {
   cublas_ = h.cublas;
 }
 
+// Note [A workspace outlives its graphs]
+// A CUDA graph that captured a convolution holds its workspace's address and
+// writes there at every replay. Were an outgrown workspace handed back to
+// the caching allocator, the next tensor given that block would be
+// overwritten by the graph's scratch data: the rule of Note [Graph memory
+// pools] ("nobody else may get that memory") broken by the back door. So an
+// outgrown workspace is retired, never freed. Workspaces only grow, so the
+// retired ones together are smaller than the live one; a process holds at
+// most about twice its largest workspace.
 void* Session::workspace(size_t bytes) {
   DeviceHandles& h = handles_of(device_);
   if (bytes > h.workspace_bytes) {
-    // The old buffer goes back first, so the allocator may reuse it: work
-    // queued on it runs before anything queued after (stream-ordered reuse,
-    // Note [CUDA caching allocator]).
-    Allocator& a = cuda::device_allocator(device_);
-    if (h.workspace) a.deallocate(h.workspace, h.workspace_bytes);
+    if (h.workspace) h.retired.emplace_back(h.workspace, h.workspace_bytes);
     h.workspace = nullptr;
     h.workspace_bytes = 0;
-    h.workspace = a.allocate(bytes);
+    h.workspace = cuda::device_allocator(device_).allocate(bytes);
     h.workspace_bytes = bytes;
   }
   return h.workspace;
