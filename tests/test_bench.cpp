@@ -99,6 +99,22 @@ TEST_CASE("a noisy kernel gets more batches until the time limit, and says it ne
   REQUIRE(t.ms.n >= 5);
 }
 
+TEST_CASE("a flush slower than the call counts against the row's time limit", "[bench]") {
+  double wall = 0;
+  ScriptedClock clock;
+  for (int i = 0; i < 10000; ++i) clock.script.push_back(i % 2 ? 1.0 : 2.0);  // noisy: only the limit stops it
+  clock.wall_s = &wall;
+  int flushes = 0;
+  TimingOptions o;
+  o.warmup_ms = 0;
+  o.rep_ms = 1000;
+  o.max_row_s = 0.5;
+  const Timed t = measure([] {}, [&] { ++flushes, wall += 0.01; }, clock, o, [&] { return wall; });  // 10 ms a flush
+  REQUIRE_FALSE(t.converged);
+  REQUIRE(t.wall_s <= 0.5 + 0.05);  // not 1000 repetitions of 11 ms
+  REQUIRE(flushes < 50);
+}
+
 TEST_CASE("noise that settles stops the reruns, and a hot row never flushes", "[bench]") {
   double wall = 0;
   ScriptedClock clock;
@@ -216,6 +232,10 @@ TEST_CASE("a row's rates, ratio and fraction of the bounding ceiling", "[bench]"
   REQUIRE(ceiling_fraction(rows[1], c) == Approx(1.0 / 50));
   REQUIRE(bound_by(rows[3], c) == "memory");
   REQUIRE(ceiling_fraction(rows[3], c) == Approx(3000.0 / 4000));
+  Ceilings no_flops = c;
+  no_flops.sgemm_tflops = kNaN;  // no FLOP ceiling: no ridge, so the bound is unknown, not "memory"
+  REQUIRE(bound_by(rows[1], no_flops) == "");
+  REQUIRE(std::isnan(ceiling_fraction(rows[1], no_flops)));
 }
 
 TEST_CASE("the CSV has a header, one line per row, quotes where needed and no time for a failure", "[bench]") {

@@ -3,7 +3,9 @@
 // loops. The cases are those of the retired ember-bench-micro, under the
 // same names, so bench/cpu_micro.sh and its PyTorch twin
 // (bench/torch_micro.py) still line up row by row.
+#include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "common.h"
 #include "problems.h"
@@ -23,29 +25,47 @@ Impl naive_impl(int64_t size, int64_t limit) {
   return impl;
 }
 
-// The naive loops, in T: float32 for the naive rows, float64 for the reference.
+// Tells the compiler that `p` (and the memory it points to) is read: a
+// naive loop whose result nobody reads would be deleted as dead code, and
+// its row would time nothing (google benchmark's DoNotOptimize).
+inline void keep(const void* p) { asm volatile("" : : "g"(p) : "memory"); }
+
+// The naive loops, in T: float32 for the naive rows, float64 for the
+// reference. They write into `out`, allocated once, so that the naive rows
+// time the loop and not a fresh 64 MiB allocation's page faults.
 template <typename T>
-std::vector<T> naive_matmul(const float* a, const float* b, int64_t m, int64_t k, int64_t n) {
-  std::vector<T> c(static_cast<size_t>(m * n), T(0));
+void naive_matmul(const float* a, const float* b, int64_t m, int64_t k, int64_t n, T* c) {
+  std::fill(c, c + m * n, T(0));
   for (int64_t i = 0; i < m; ++i)
     for (int64_t x = 0; x < k; ++x)
       for (int64_t j = 0; j < n; ++j) c[i * n + j] += T(a[i * k + x]) * T(b[x * n + j]);
-  return c;
 }
 template <typename T>
-std::vector<T> naive_softmax(const float* a, int64_t rows, int64_t cols) {
-  std::vector<T> y(static_cast<size_t>(rows * cols));
+void naive_softmax(const float* a, int64_t rows, int64_t cols, T* y) {
   for (int64_t r = 0; r < rows; ++r) {
     T mx = -INFINITY, z = 0;
     for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, T(a[r * cols + j]));
     for (int64_t j = 0; j < cols; ++j) z += (y[r * cols + j] = std::exp(T(a[r * cols + j]) - mx));
     for (int64_t j = 0; j < cols; ++j) y[r * cols + j] /= z;
   }
-  return y;
 }
 template <typename T>
 Tensor as_tensor(const std::vector<T>& v, const Shape& shape) {
   return from_vector(v, shape);
+}
+
+// A naive implementation: `loop` writes its n results into a buffer made
+// once; the row times the loop, the check reads the buffer.
+Op naive_op(int64_t n, const Shape& shape, std::function<void(float*)> loop) {
+  auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
+  return {[out, loop] {
+            loop(out->data());
+            keep(out->data());
+          },
+          [out, loop, shape] {
+            loop(out->data());
+            return as_tensor(*out, shape);
+          }};
 }
 
 Problem matmul(const std::string& name, int64_t m, int64_t k, int64_t n, bool b_t) {
@@ -57,8 +77,9 @@ Problem matmul(const std::string& name, int64_t m, int64_t k, int64_t n, bool b_
     p.prepare = [prepare, m, k, n] {
       auto in = prepare();
       const Tensor a = uniform({m, k}, 1, kCpu), b = uniform({k, n}, 2, kCpu);
-      auto naive = [a, b, m, k, n] { return naive_matmul<float>(a.data_ptr<float>(), b.data_ptr<float>(), m, k, n); };
-      in->own["naive"] = {[naive] { (void)naive(); }, [naive, m, n] { return as_tensor(naive(), {m, n}); }};
+      in->own["naive"] = naive_op(m * n, {m, n}, [a, b, m, k, n](float* c) {
+        naive_matmul<float>(a.data_ptr<float>(), b.data_ptr<float>(), m, k, n, c);
+      });
       return in;
     };
   }
@@ -88,13 +109,10 @@ std::unique_ptr<Instance> add_instance(int64_t n, bool out_variant) {
   auto in = std::make_unique<Instance>();
   if (out_variant) in->op = {[a, b, c]() mutable { add_out(c, a, b); }, [a, b, c]() mutable { return add_out(c, a, b).clone(); }};
   else in->op = {[a, b] { (void)add(a, b); }, [a, b] { return add(a, b); }};
-  auto naive = [a, b, n] {
-    std::vector<float> c(static_cast<size_t>(n));
+  in->own["naive"] = naive_op(n, {n}, [a, b, n](float* c) {
     const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) c[i] = pa[i] + pb[i];
-    return c;
-  };
-  in->own["naive"] = {[naive] { (void)naive(); }, [naive, n] { return as_tensor(naive(), {n}); }};
+  });
   const Tensor ref = add(a.to(DType::Float64), b.to(DType::Float64));
   in->error = [ref](const Tensor& x) { return max_rel_error(x, ref); };
   return in;
@@ -104,13 +122,12 @@ std::unique_ptr<Instance> sum_instance(int64_t n) {
   const Tensor a = uniform({n}, 5, kCpu, 0, 1);
   auto in = std::make_unique<Instance>();
   in->op = {[a] { (void)sum(a); }, [a] { return sum(a); }};
-  auto naive = [a, n] {  // a double accumulator: a float one drifts past 1e-5 over 16M terms
-    double s = 0;
+  in->own["naive"] = naive_op(1, {}, [a, n](float* out) {
+    double s = 0;  // a double accumulator: a float one drifts past 1e-5 over 16M terms
     const float* pa = a.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) s += pa[i];
-    return static_cast<float>(s);
-  };
-  in->own["naive"] = {[naive] { (void)naive(); }, [naive] { return from_vector(std::vector<float>{naive()}, {}); }};
+    *out = static_cast<float>(s);
+  });
   double want = 0;
   for (int64_t i = 0; i < n; ++i) want += a.data_ptr<float>()[i];
   const Tensor ref = from_vector(std::vector<double>{want}, {});
@@ -122,9 +139,12 @@ std::unique_ptr<Instance> softmax_instance(int64_t rows, int64_t cols) {
   const Tensor a = uniform({rows, cols}, 6, kCpu, -5, 5);
   auto in = std::make_unique<Instance>();
   in->op = {[a] { (void)softmax(a, 1); }, [a] { return softmax(a, 1); }};
-  auto naive = [a, rows, cols] { return naive_softmax<float>(a.data_ptr<float>(), rows, cols); };
-  in->own["naive"] = {[naive] { (void)naive(); }, [naive, rows, cols] { return as_tensor(naive(), {rows, cols}); }};
-  const Tensor ref = as_tensor(naive_softmax<double>(a.data_ptr<float>(), rows, cols), {rows, cols});
+  in->own["naive"] = naive_op(rows * cols, {rows, cols}, [a, rows, cols](float* y) {
+    naive_softmax<float>(a.data_ptr<float>(), rows, cols, y);
+  });
+  std::vector<double> want(static_cast<size_t>(rows * cols));
+  naive_softmax<double>(a.data_ptr<float>(), rows, cols, want.data());
+  const Tensor ref = as_tensor(want, {rows, cols});
   in->error = [ref](const Tensor& x) { return max_rel_error(x, ref); };
   return in;
 }

@@ -1,9 +1,10 @@
 // ember-bench's memory-bound CUDA families: pooling, softmax, cross-entropy,
 // batch norm, elementwise add, sum and the Adam update, with the
-// device-to-device copy that sets their ceiling. Each row's bytes count
-// every input read and every output written once: the least traffic the op
-// can have, so GB/s over the copy's is the fraction of the memory system
-// the kernel uses.
+// device-to-device copy that sets their ceiling (measured by main.cpp). Each
+// row's bytes count every input read and every output written once, the
+// least traffic the op can have, so GB/s over the copy's is the fraction of
+// the memory system the kernel uses; batch norm, whose statistics need a
+// pass of their own, counts its two passes over x.
 #include <ember/autograd/prim.h>
 
 #include "common.h"
@@ -14,8 +15,7 @@ namespace ember::bench {
 namespace {
 
 const Device kCpu("cpu"), kGpu("cuda:0");
-using Tensors = std::vector<Tensor>;
-using Fn = std::function<Tensors(const Tensors&)>;
+using Fn = TensorsFn;
 
 bool have_vendor() {
   for (const std::string& n : registered_backends(DeviceType::CUDA))
@@ -38,18 +38,7 @@ Problem problem(std::string family, std::string name, const Shape& shape, double
   p.bytes = bytes;
   p.tol = tol;
   p.impls = impls(vendor_has_it);
-  p.prepare = [inputs, f, timed] {
-    const Tensors cpu = inputs();
-    Tensors dev;
-    for (const Tensor& t : cpu) dev.push_back(t.to(kGpu));
-    const Tensor ref = flat64(f(cpu));
-    auto in = std::make_unique<Instance>();
-    const Fn run = timed ? timed : f;
-    in->op.run = [run, dev] { (void)run(dev); };
-    in->op.result = [f, dev] { return flat64(f(dev)); };
-    in->error = [ref](const Tensor& x) { return max_rel_error(x, ref); };
-    return in;
-  };
+  p.prepare = [inputs, f, timed] { return reference_instance(inputs(), kGpu, f, timed); };
   return p;
 }
 
@@ -65,6 +54,8 @@ WindowGeometry pool2(int64_t hw) {
 
 void add_memory_bound(std::vector<Problem>& ps, const CudaListOptions& o) {
   const int64_t n = o.emulated ? int64_t{1} << 14 : int64_t{1} << 26;  // 256 MiB of float32, far past the L2
+  // (The softmax, pooling and batch-norm maps below are 12-26 MB: not past a
+  // 50 MiB L2. Cold rows flush it first, so their inputs come from memory.)
   const double dn = double(n);
   ps.push_back(problem("add", "add", {n}, dn, 12 * dn, 1e-7,
                        [n] { return Tensors{uniform({n}, 3, kCpu), uniform({n}, 4, kCpu)}; },
@@ -153,7 +144,8 @@ void add_memory_bound(std::vector<Problem>& ps, const CudaListOptions& o) {
                            return Tensors{f.y, f.save_mean, f.save_invstd};
                          },
                          true));
-    ps.push_back(problem("batch_norm", name + " bwd", xs, 10 * nx, 16 * nx, 1e-4,
+    // Backward: grad_y and x read for the sums, read again for grad_x, which is written.
+    ps.push_back(problem("batch_norm", name + " bwd", xs, 10 * nx, 20 * nx, 1e-4,
                          [bn_in, xs] {
                            Tensors t = bn_in();
                            auto f = prim::batch_norm_forward(t[0], t[1], t[2], Tensor(), Tensor(), BatchNormParams{});

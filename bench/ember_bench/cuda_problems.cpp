@@ -15,8 +15,7 @@ namespace ember::bench {
 namespace {
 
 const Device kCpu("cpu"), kGpu("cuda:0");
-using Tensors = std::vector<Tensor>;
-using Fn = std::function<Tensors(const Tensors&)>;
+using Fn = TensorsFn;
 
 bool have_vendor() {
   for (const std::string& n : registered_backends(DeviceType::CUDA))
@@ -44,18 +43,7 @@ Problem device_problem(std::string family, std::string name, std::string shape, 
   p.bytes = bytes;
   p.tol = tol;
   p.impls = std::move(impls);
-  p.prepare = [inputs, f, timed] {
-    const Tensors cpu = inputs();
-    Tensors dev;
-    for (const Tensor& t : cpu) dev.push_back(t.defined() ? t.to(kGpu) : t);
-    const Tensor ref = flat64(f(cpu));
-    auto in = std::make_unique<Instance>();
-    const Fn run = timed ? timed : f;
-    in->op.run = [run, dev] { (void)run(dev); };
-    in->op.result = [f, dev] { return flat64(f(dev)); };
-    in->error = [ref](const Tensor& x) { return max_rel_error(x, ref); };
-    return in;
-  };
+  p.prepare = [inputs, f, timed] { return reference_instance(inputs(), kGpu, f, timed); };
   return p;
 }
 

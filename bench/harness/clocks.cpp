@@ -1,5 +1,6 @@
 #include "clocks.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -27,8 +28,11 @@ GpuClocks parse_clocks(const std::string& line) {
   return c;
 }
 
-GpuClocks read_gpu_clocks(int device) {
-  const std::string cmd = "nvidia-smi -i " + std::to_string(device) +
+GpuClocks read_gpu_clocks(const std::string& bus_id) {
+  for (char c : bus_id)  // it goes into a command line
+    if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return {};
+  if (bus_id.empty()) return {};
+  const std::string cmd = "nvidia-smi -i " + bus_id +
                           " --query-gpu=clocks.sm,clocks.max.sm --format=csv,noheader,nounits 2>/dev/null";
   std::FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {};

@@ -21,8 +21,10 @@ struct GpuClocks {
 // Parses nvidia-smi's "--format=csv,noheader,nounits" line, "1980, 1980";
 // unknown values where the text is not two numbers ("[N/A], 1980").
 GpuClocks parse_clocks(const std::string& csv_line);
-// Runs nvidia-smi for GPU `device`; unknown clocks if it is missing or fails.
-GpuClocks read_gpu_clocks(int device);
+// Runs nvidia-smi for the GPU at PCI bus id `bus_id` (nvidia-smi's own
+// numbering is not CUDA's under CUDA_VISIBLE_DEVICES); unknown clocks if it
+// is missing or fails.
+GpuClocks read_gpu_clocks(const std::string& bus_id);
 // "" when the clock held; otherwise a warning naming both readings: the SM
 // clock after the run is below `tolerance` of the one before. Both must be
 // read under load (ember-bench queues a burst of work first): an idle GPU

@@ -79,17 +79,25 @@ Timed measure(const std::function<void()>& run, const std::function<void()>& flu
   auto left_s = [&] { return o.max_row_s - (seconds() - t0); };
   Timed t;
   run();  // 1: lazy set-up, untimed
-  std::vector<double> samples = batch(3, run, flush, clock, o.cold);  // 2: the estimate
+  // 2: the estimate. Its marks give the call's time; the host's clock around
+  // the whole batch gives what a repetition costs the row's time limit,
+  // flush and marks included (a flush of twice the cache can cost more than
+  // the call it precedes).
+  const double e0 = seconds();
+  std::vector<double> samples = batch(3, run, flush, clock, o.cold);
   const double est_ms = std::max(summarize(samples).median, 1e-6);
+  const double rep_cost_ms = std::max((seconds() - e0) * 1e3 / 3, est_ms);
+  // Counts computed in double and clamped before the cast: a tiny estimate
+  // and a long time limit would overflow an int.
+  auto count = [](double v, double lo, double hi) { return static_cast<int>(std::clamp(std::floor(v), lo, hi)); };
   // 3: warm-up, within a quarter of what is left.
-  t.warmup = static_cast<int>(std::clamp(std::ceil(o.warmup_ms / est_ms), 1.0, 1e6));
-  t.warmup = std::max(1, std::min(t.warmup, static_cast<int>(left_s() * 250 / est_ms)));
+  t.warmup = count(std::min(std::ceil(o.warmup_ms / est_ms), left_s() * 250 / est_ms), 1, 1e6);
   for (int w = 0; w < t.warmup; ++w) run();
   samples.clear();
   // 4 and 5: batches until the spread settles or time runs out.
-  const int want = static_cast<int>(std::clamp(std::ceil(o.rep_ms / est_ms), double(o.min_reps), double(o.max_reps)));
+  const int want = count(std::ceil(o.rep_ms / est_ms), o.min_reps, o.max_reps);
   while (true) {
-    const int affordable = static_cast<int>(left_s() * 1e3 / est_ms);
+    const int affordable = count(left_s() * 1e3 / rep_cost_ms, 0, o.max_reps);
     const int room = o.max_reps - static_cast<int>(samples.size());
     int reps = std::min({want, affordable, room});
     if (samples.empty()) reps = std::max(reps, o.min_reps);  // a row always gets min_reps samples

@@ -6,6 +6,8 @@
 //    cache's first segment) must not land in a sample.
 // 2. An estimate: three flushed, timed repetitions; their median sizes the
 //    rest, so a 5 µs kernel and a 50 ms GEMM both get a sensible count.
+//    The host's clock around them gives what one repetition costs the time
+//    limit, the flush included.
 // 3. Warm-up: repetitions for `warmup_ms` (at least one), untimed. A GPU
 //    ramps its clock up under load; the first calls also fill the TLBs and
 //    the instruction cache.
@@ -87,9 +89,10 @@ Timed measure(const std::function<void()>& run, const std::function<void()>& flu
               const TimingOptions& options, const std::function<double()>& seconds = {});
 
 // Note [Flushing the cache]
-// A buffer twice the size of the cache, written whole before a cold
-// repetition: after it, nothing the last repetition touched can still be
-// cached (replacement is not strict LRU, and Hopper's L2 is two partitions
+// A buffer twice the size of the cache, written whole and then read whole
+// before a cold repetition: after it, nothing the last repetition touched
+// can still be cached, and what is cached is clean (written lines alone
+// would be written back during the timed call, on its clock) (replacement is not strict LRU, and Hopper's L2 is two partitions
 // whose data may be duplicated, so writing exactly its size is not enough).
 // Rounded up to whole MiB, at least 1 MiB (a cache of unknown size still
 // gets a buffer).

@@ -42,13 +42,16 @@ bool compute_bound(const Row& row, const Ceilings& c) {
 
 std::string bound_by(const Row& row, const Ceilings& c) {
   if (std::isnan(row.intensity())) return row.bytes > 0 ? "memory" : row.flops > 0 ? "compute" : "";
+  if (!std::isfinite(c.sgemm_tflops * 1e3 / c.copy_gbps)) return "";  // no ridge: unknown
   return compute_bound(row, c) ? "compute" : "memory";
 }
 
 double ceiling_fraction(const Row& row, const Ceilings& c) {
   if (!row.ok()) return kNaN;
-  if (bound_by(row, c) == "compute") return row.tflops() / c.sgemm_tflops;
-  return row.gbps() / c.copy_gbps;
+  const std::string bound = bound_by(row, c);
+  if (bound == "compute") return row.tflops() / c.sgemm_tflops;
+  if (bound == "memory") return row.gbps() / c.copy_gbps;
+  return kNaN;
 }
 
 std::string csv_field(const std::string& s) {

@@ -47,6 +47,9 @@ DeviceInfo device_info(int device) {
   info.multiprocessors = p.multiProcessorCount;
   info.l2_bytes = static_cast<size_t>(p.l2CacheSize);
   info.memory_bytes = p.totalGlobalMem;
+  char bus[32] = {};
+  EMBER_CUDA_CHECK(cudaDeviceGetPCIBusId(bus, sizeof bus, device));
+  info.pci_bus_id = bus;
   EMBER_CUDA_CHECK(cudaDriverGetVersion(&info.driver_version));
   EMBER_CUDA_CHECK(cudaRuntimeGetVersion(&info.runtime_version));
   return info;

@@ -58,6 +58,7 @@ struct DeviceInfo {
   int multiprocessors = 0;
   size_t l2_bytes = 0;                // the L2 cache
   size_t memory_bytes = 0;            // global memory
+  std::string pci_bus_id;             // "0000:3B:00.0": what nvidia-smi -i takes
   int driver_version = 0;             // cudaDriverGetVersion: 13000 is 13.0
   int runtime_version = 0;            // cudaRuntimeGetVersion
 };
