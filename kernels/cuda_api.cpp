@@ -185,6 +185,7 @@ bool vendor_built() { return false; }
 std::string cudnn_version() { return ""; }
 std::string cublas_version() { return ""; }
 size_t cudnn_cached_algorithms() { return 0; }
+size_t cudnn_vendor_calls(const std::string&) { return 0; }
 #endif
 
 }  // namespace ember::cuda

@@ -135,3 +135,37 @@ TEST_CASE("cuda:cudnn agrees with cuda:ember on declined, copied and padded call
   check_close(got[2], ref_of(want[2]), 1e-6, 1e-6, "avg_pool2d with padding and uneven strides");
   check_close(got[3], ref_of(want[3]), 1e-6, 1e-6, "avg_pool2d with padding as wide as the window");
 }
+
+// Agreement alone cannot tell "cuDNN ran and was right" from "cuDNN
+// declined and cuda:ember was right": the counts of calls the vendor
+// library served must grow for every primitive cuda:cudnn owns.
+TEST_CASE("cuda:cudnn serves each of its primitives itself on ordinary shapes", "[cuda][cudnn]") {
+  if (!cuda::vendor_built()) {
+    CHECK(cuda::cudnn_vendor_calls("matmul") == 0);
+    return;
+  }
+  const std::vector<std::string> prims = {"matmul", "softmax", "conv2d_forward", "conv2d_backward_input",
+                                          "conv2d_backward_weight", "avg_pool2d_forward", "avg_pool2d_backward",
+                                          "batch_norm_forward", "batch_norm_backward"};
+  std::vector<size_t> before;
+  for (const std::string& p : prims) before.push_back(cuda::cudnn_vendor_calls(p));
+  on_backend("cudnn", [&] {
+    const Tensor a = random_input({8, 16}, DType::Float32, Layout::Contiguous, -1, 1, 1, kGpu);
+    const Tensor b = random_input({16, 4}, DType::Float32, Layout::Transposed, -1, 1, 2, kGpu);
+    Tensor x = random_input({2, 3, 8, 8}, DType::Float32, Layout::Contiguous, -1, 1, 3, kGpu);
+    x = x.detach().requires_grad_();
+    Tensor w = random_input({4, 3, 3, 3}, DType::Float32, Layout::Contiguous, -1, 1, 4, kGpu);
+    w = w.detach().requires_grad_();
+    Tensor y = conv2d(x, w, Tensor(), Conv2dOptions{.padding = {1, 1}});
+    Tensor bn = batch_norm(y, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5);
+    Tensor pooled = avg_pool2d(bn, {2, 2}, {2, 2}, {0, 0});
+    Tensor loss = softmax(pooled.reshape({2, -1}), 1).sum() + matmul(a, b).sum();
+    loss.backward();
+    return std::vector<Tensor>{loss, x.grad(), w.grad()};
+  });
+  for (size_t i = 0; i < prims.size(); ++i) {
+    INFO(prims[i]);
+    CHECK(cuda::cudnn_vendor_calls(prims[i]) > before[i]);
+  }
+  REQUIRE_THROWS_WITH_ALL(cuda::cudnn_vendor_calls("conv3d"), ValueError, "no primitive named 'conv3d'");
+}

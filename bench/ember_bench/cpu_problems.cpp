@@ -107,8 +107,10 @@ std::unique_ptr<Instance> add_instance(int64_t n, bool out_variant) {
   const Tensor a = uniform({n}, 3, kCpu), b = uniform({n}, 4, kCpu);
   Tensor c = zeros({n});
   auto in = std::make_unique<Instance>();
-  if (out_variant) in->op = {[a, b, c]() mutable { add_out(c, a, b); }, [a, b, c]() mutable { return add_out(c, a, b).clone(); }};
-  else in->op = {[a, b] { (void)add(a, b); }, [a, b] { return add(a, b); }};
+  if (out_variant)
+    in->op = {[a, b, c]() mutable { add_out(c, a, b); }, [a, b, c]() mutable { return add_out(c, a, b).clone(); }};
+  else
+    in->op = {[a, b] { (void)add(a, b); }, [a, b] { return add(a, b); }};
   in->own["naive"] = naive_op(n, {n}, [a, b, n](float* c) {
     const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) c[i] = pa[i] + pb[i];

@@ -97,14 +97,14 @@ void add_memory_bound(std::vector<Problem>& ps, const CudaListOptions& o) {
                        [rows, cols, targets] { return Tensors{uniform({rows, cols}, 10, kCpu, -5, 5), targets()}; },
                        [](const Tensors& t) { return Tensors{prim::cross_entropy_forward(t[0], t[1], 0).first}; },
                        false));
-  ps.push_back(problem("cross_entropy", "bwd", {rows, cols}, 4 * rc, 8 * rc + 24.0 * rows, 1e-5,
-                       [rows, cols, targets] {
-                         const Tensor logits = uniform({rows, cols}, 10, kCpu, -5, 5), tg = targets();
-                         const Tensor lse = prim::cross_entropy_forward(logits, tg, 0).second;
-                         return Tensors{logits, tg, lse, uniform({rows}, 22, kCpu)};
-                       },
-                       [](const Tensors& t) { return Tensors{prim::cross_entropy_backward(t[3], t[0], t[2], t[1], 0)}; },
-                       false));
+  ps.push_back(problem(
+      "cross_entropy", "bwd", {rows, cols}, 4 * rc, 8 * rc + 24.0 * rows, 1e-5,
+      [rows, cols, targets] {
+        const Tensor logits = uniform({rows, cols}, 10, kCpu, -5, 5), tg = targets();
+        const Tensor lse = prim::cross_entropy_forward(logits, tg, 0).second;
+        return Tensors{logits, tg, lse, uniform({rows}, 22, kCpu)};
+      },
+      [](const Tensors& t) { return Tensors{prim::cross_entropy_backward(t[3], t[0], t[2], t[1], 0)}; }, false));
 
   // Pooling and batch norm on the default CNN's feature maps.
   struct Map { const char* name; int64_t c, hw; };
@@ -117,16 +117,19 @@ void add_memory_bound(std::vector<Problem>& ps, const CudaListOptions& o) {
     const std::string name = std::string(m.name) + " b" + std::to_string(b);
     const WindowGeometry g = pool2(m.hw);
     auto x = [xs] { return Tensors{uniform(xs, 30, kCpu)}; };
-    ps.push_back(problem("max_pool2d", name + " fwd", xs, 3 * ny, 4 * nx + 12 * ny, 0, x,
-                         [g](const Tensors& t) {
-                           auto [y, idx] = prim::max_pool2d_forward(t[0], g);
-                           return Tensors{y, idx};
-                         },
-                         false));
-    ps.push_back(problem("max_pool2d", name + " bwd", xs, ny, 12 * ny + 4 * nx, 0,
-                         [x, g, ys] { return Tensors{uniform(ys, 31, kCpu), prim::max_pool2d_forward(x()[0], g).second}; },
-                         [g, xs](const Tensors& t) { return Tensors{prim::max_pool2d_backward(t[0], t[1], xs, g)}; },
-                         false));
+    ps.push_back(problem(
+        "max_pool2d", name + " fwd", xs, 3 * ny, 4 * nx + 12 * ny, 0, x,
+        [g](const Tensors& t) {
+          auto [y, idx] = prim::max_pool2d_forward(t[0], g);
+          return Tensors{y, idx};
+        },
+        false));
+    ps.push_back(problem(
+        "max_pool2d", name + " bwd", xs, ny, 12 * ny + 4 * nx, 0,
+        [x, g, ys] {
+          return Tensors{uniform(ys, 31, kCpu), prim::max_pool2d_forward(x()[0], g).second};
+        },
+        [g, xs](const Tensors& t) { return Tensors{prim::max_pool2d_backward(t[0], t[1], xs, g)}; }, false));
     ps.push_back(problem("avg_pool2d", name + " fwd", xs, 4 * ny, 4 * nx + 4 * ny, 1e-6, x,
                          [g](const Tensors& t) { return Tensors{prim::avg_pool2d_forward(t[0], g)}; }, true));
     ps.push_back(problem("avg_pool2d", name + " bwd", xs, nx, 4 * ny + 4 * nx, 1e-6,

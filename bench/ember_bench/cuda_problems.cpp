@@ -131,7 +131,8 @@ void add_conv(std::vector<Problem>& ps, const CudaListOptions& o) {
     std::vector<Impl> fwd;
     for (const std::string& algo : cuda::conv_algorithms())
       fwd.push_back({algo, false, "", [algo] {
-                       const std::string old = cuda::conv_algorithm(), backend = active_backend(DeviceType::CUDA).name();
+                       const std::string old = cuda::conv_algorithm(),
+                                         backend = active_backend(DeviceType::CUDA).name();
                        set_backend(DeviceType::CUDA, "ember");
                        cuda::set_conv_algorithm(algo);
                        return std::function<void()>([old, backend] {

@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
   if (threads > 0) set_num_threads(threads);
   const bool on_gpu = device == "cuda";
   if (on_gpu && !cuda::is_available()) {
-    std::fprintf(stderr, "ember-bench: --device cuda, but no CUDA device (built: %s)\n", cuda::is_built() ? "yes" : "no");
+    std::fprintf(stderr, "ember-bench: --device cuda, but no CUDA device (built: %s)\n",
+                 cuda::is_built() ? "yes" : "no");
     return 2;
   }
   // The emulator runs kernels thousands of times slower: always the smoke shapes there.
@@ -187,7 +188,8 @@ int main(int argc, char** argv) {
   const std::regex re(filter.empty() ? ".*" : filter);
   std::vector<Problem> problems;
   for (Problem& p : all)  // the case alone, as ember-bench-micro's filters were written, or family/case
-    if (std::regex_search(p.name, re) || std::regex_search(p.family + "/" + p.name, re)) problems.push_back(std::move(p));
+    if (std::regex_search(p.name, re) || std::regex_search(p.family + "/" + p.name, re))
+      problems.push_back(std::move(p));
   if (list) {
     for (const Problem& p : problems) {
       std::printf("%-18s %-24s %-28s", p.family.c_str(), p.name.c_str(), p.shape.c_str());
@@ -290,7 +292,9 @@ int main(int argc, char** argv) {
 
   if (on_gpu && !emulated) {
     const GpuClocks after = clocks_under_load(run.flush, bus_id);
-    auto mhz = [](const GpuClocks& c) { return c.known() ? std::to_string(c.sm_mhz) + " MHz" : std::string("unknown"); };
+    auto mhz = [](const GpuClocks& c) {
+      return c.known() ? std::to_string(c.sm_mhz) + " MHz" : std::string("unknown");
+    };
     meta.push_back({"SM clock", "before " + mhz(before) + ", after " + mhz(after) + ", max " +
                                     (after.max_sm_mhz > 0 ? std::to_string(after.max_sm_mhz) + " MHz" : "unknown")});
     if (const std::string w = throttle_warning(before, after); !w.empty()) {

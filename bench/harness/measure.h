@@ -90,12 +90,12 @@ Timed measure(const std::function<void()>& run, const std::function<void()>& flu
 
 // Note [Flushing the cache]
 // A buffer twice the size of the cache, written whole and then read whole
-// before a cold repetition: after it, nothing the last repetition touched
-// can still be cached, and what is cached is clean (written lines alone
-// would be written back during the timed call, on its clock) (replacement is not strict LRU, and Hopper's L2 is two partitions
-// whose data may be duplicated, so writing exactly its size is not enough).
-// Rounded up to whole MiB, at least 1 MiB (a cache of unknown size still
-// gets a buffer).
+// before a cold repetition. Twice: replacement is not strict LRU, and
+// Hopper's L2 is two partitions whose data may be duplicated, so touching
+// exactly its size is not enough. Written then read: after the reads the
+// cache holds clean lines, so the timed call's misses do not also write
+// back the flush's dirty ones on the call's clock. Rounded up to whole MiB,
+// at least 1 MiB (a cache of unknown size still gets a buffer).
 size_t flush_bytes(size_t cache_bytes);
 // A sysfs cache size, "32768K", "1M" or "512", in bytes; 0 if malformed.
 size_t parse_cache_size(const std::string& text);

@@ -171,7 +171,8 @@ std::string ratio_chart(const std::vector<Row>& rows, const std::string& family,
 std::string roofline_chart(const std::vector<Row>& rows, const Ceilings& c, const std::string& title) {
   std::vector<viz::RooflinePoint> points;
   for (const Row& r : rows)
-    if (r.ok() && r.flops > 0 && r.bytes > 0 && r.family != "ceiling") points.push_back({r.family, r.intensity(), r.tflops() * 1e3});
+    if (r.ok() && r.flops > 0 && r.bytes > 0 && r.family != "ceiling")
+      points.push_back({r.family, r.intensity(), r.tflops() * 1e3});
   viz::RooflineOptions o;
   o.title = title;
   o.bandwidth_gbps = std::isfinite(c.copy_gbps) ? c.copy_gbps : 0;

@@ -184,5 +184,6 @@ std::string cublas_version() {
 }
 
 size_t cudnn_cached_algorithms() { return kernels::cudnn::conv_algorithm_cache_size(); }
+size_t cudnn_vendor_calls(const std::string& primitive) { return kernels::cudnn::vendor_calls(primitive); }
 
 }  // namespace ember::cuda

@@ -141,5 +141,7 @@ bool batch_norm_backward(const ExecContext& ctx, const OptionalView& grad_x, con
 // The convolution algorithms found so far, all devices and directions
 // (Note [Find once per shape] in conv.cpp).
 size_t conv_algorithm_cache_size();
+// The calls of `primitive` the vendor library served (cudnn_backend.cpp).
+size_t vendor_calls(const std::string& primitive);
 
 }  // namespace ember::kernels::cudnn

@@ -26,5 +26,11 @@ std::string cublas_version();
 // one per (device, direction, dtype, shapes, geometry, groups); 0 when not
 // built. For tests and the curious: the search runs once per shape.
 size_t cudnn_cached_algorithms();
+// How many calls of `primitive` ("conv2d_forward", "batch_norm_backward":
+// primitive_name's spelling) cuda:cudnn has served with the vendor library
+// itself, not handed back to cuda:ember (Note [Vendor entries decline]);
+// 0 when not built. The tests use it to tell "cuDNN ran and was right"
+// from "cuDNN declined and Ember was right".
+size_t cudnn_vendor_calls(const std::string& primitive);
 
 }  // namespace ember::cuda
