@@ -193,6 +193,35 @@ TEST_CASE("gemm results are bitwise identical at 1, 2 and 3 threads", "[gemm][de
   }
 }
 
+// Note [GEMM orientation] in gemm.cpp: a thin product runs transposed (C^T
+// = B^T A^T) when that pads less, and must give the bits it gives in its own
+// orientation. The thin C (64 x 10, LeNet's fc3) is checked against the
+// same columns of a C widened with zero columns to 64 x 32, which pads no
+// more upright and so runs so.
+TEST_CASE("a thin product run transposed gives the bits of the upright one", "[gemm][determinism]") {
+  for (GemmIsa isa : supported_isas()) {
+    UseIsa use(isa);
+    const int64_t m = 64, k = 84, n = 10, wide = 32;
+    std::mt19937 rng(5);
+    Mat<float> a = random_mat<float>(m, k, MemLayout::RowMajor, rng, false);
+    Mat<float> b = random_mat<float>(k, n, MemLayout::RowMajor, rng, false);
+    Mat<float> bw(k, wide, MemLayout::RowMajor);
+    std::fill(bw.buf.begin(), bw.buf.end(), 0.f);
+    for (int64_t x = 0; x < k; ++x)
+      for (int64_t j = 0; j < n; ++j) bw.buf[x * bw.rs + j * bw.cs] = b.buf[x * b.rs + j * b.cs];
+    Mat<float> thin(m, n, MemLayout::RowMajor), widened(m, wide, MemLayout::RowMajor);
+    gemm<float>(m, n, k, 1.f, a.buf.data(), a.rs, a.cs, b.buf.data(), b.rs, b.cs, 0.f, thin.buf.data(), thin.rs,
+                thin.cs);
+    gemm<float>(m, wide, k, 1.f, a.buf.data(), a.rs, a.cs, bw.buf.data(), bw.rs, bw.cs, 0.f, widened.buf.data(),
+                widened.rs, widened.cs);
+    INFO(gemm_isa_name(isa));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        REQUIRE(std::memcmp(&thin.buf[i * thin.rs + j * thin.cs], &widened.buf[i * widened.rs + j * widened.cs],
+                            sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("the AVX2 and AVX-512 kernels give the same bits", "[gemm][determinism]") {
   // Both do one FMA per k step, in the same order, in the same KC blocks
   // (k spans three of them).

@@ -261,15 +261,27 @@ int main(int argc, char** argv) {
     ceilings.copy_source = "copy of " + (bytes >= (1 << 20) ? std::to_string(bytes >> 20) + " MiB"
                                                             : std::to_string(bytes >> 10) + " KiB");
     rows.push_back(copy);
+    // The FLOP ceiling: the vendor's SGEMM on the GPU (or, without the
+    // library, Ember's own default rung, said so). On the CPU, where Eigen is
+    // the vendor but Ember's packed GEMM is faster and threaded, the faster
+    // of the two: a ceiling a kernel can pass is not a ceiling.
     const int64_t s = tiny ? 64 : on_gpu ? (quick ? 4096 : 8192) : 2048;
-    const bool vendor = on_gpu ? has_backend(DeviceType::CUDA, "cudnn") : true;
-    const std::string who = !on_gpu ? "Eigen" : vendor ? "cuBLAS" : "Ember " + cuda::sgemm() + " (no vendor library)";
-    const Impl impl = !on_gpu ? backend_impl(who, DeviceType::CPU, "eigen", true)
-                              : backend_impl(who, DeviceType::CUDA, vendor ? "cudnn" : "ember", vendor);
-    const Row gemm = run_problem(gemm_problem("ceiling", "sgemm", s, s, s, false, dev, {impl}), run).front();
-    ceilings.sgemm_tflops = gemm.tflops();
-    ceilings.sgemm_source = who + " " + std::to_string(s) + "^3";
-    rows.push_back(gemm);
+    std::vector<Impl> impls;
+    if (on_gpu) {
+      const bool vendor = has_backend(DeviceType::CUDA, "cudnn");
+      const std::string who = vendor ? "cuBLAS" : "Ember " + cuda::sgemm() + " (no vendor library)";
+      impls.push_back(backend_impl(who, DeviceType::CUDA, vendor ? "cudnn" : "ember", vendor));
+    } else {
+      impls.push_back(backend_impl("Eigen", DeviceType::CPU, "eigen", true));
+      impls.push_back(backend_impl("Ember", DeviceType::CPU, "ember", false));
+    }
+    for (const Row& gemm : run_problem(gemm_problem("ceiling", "sgemm", s, s, s, false, dev, impls), run)) {
+      if (gemm.ok() && !(gemm.tflops() <= ceilings.sgemm_tflops)) {
+        ceilings.sgemm_tflops = gemm.tflops();
+        ceilings.sgemm_source = gemm.impl + " " + std::to_string(s) + "^3";
+      }
+      rows.push_back(gemm);
+    }
   }
   std::printf("ceilings: %.1f GB/s (%s), %.2f TFLOP/s (%s)\n", ceilings.copy_gbps, ceilings.copy_source.c_str(),
               ceilings.sgemm_tflops, ceilings.sgemm_source.c_str());

@@ -265,10 +265,30 @@ MicroKernel<T> kernel_for(GemmIsa isa) {
 
 }  // namespace
 
+// Note [GEMM orientation]
+// C = A B and C^T = B^T A^T are the same products: the transposed problem
+// reads A as its B and B as its A, and writes C with its strides swapped,
+// all free with strided views. The micro-kernel pads every tile to MR x NR
+// (12 x 32 for AVX-512 floats), so a thin C wastes most of it one way and
+// little the other: LeNet's fc3 (64 x 10) fills 10 of 32 columns, while its
+// transpose (10 x 64) fills 10 of 12 rows and every column; its GEMM does a
+// third of the arithmetic. So the orientation with the smaller padded area
+// is taken, for products small enough to run on one thread
+// (kParallelMinWork). Not above: the transposed C's columns are not
+// adjacent, so every tile goes through compute_tile's copy, and on a large
+// thin product that costs more than the padding saved (LeNet's conv1 GEMM,
+// 50176 x 25 x 6, went from 0.73 to 1.2 ms; bench/results/ember-bench/
+// optimisation-notes.md). Each C entry is still one FMA chain over K in the same order
+// (the K loop is never split, Note [Deterministic parallel kernels]), and
+// FMA's product is commutative: the bits are the same either way.
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
           int64_t csb, T beta, T* c, int64_t rsc, int64_t csc) {
-  gemm_packed(kernel_for<T>(gemm_isa()), GemmArgs<T>{m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc});
+  const MicroKernel<T> uk = kernel_for<T>(gemm_isa());
+  auto padded = [&](int64_t rows, int64_t cols) { return ceil_div(rows, uk.mr) * uk.mr * ceil_div(cols, uk.nr) * uk.nr; };
+  if (m * n * k < kParallelMinWork && padded(n, m) < padded(m, n))
+    return gemm_packed(uk, GemmArgs<T>{n, m, k, alpha, b, csb, rsb, a, csa, rsa, beta, c, csc, rsc});
+  gemm_packed(uk, GemmArgs<T>{m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc});
 }
 
 template <typename T>
