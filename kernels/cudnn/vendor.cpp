@@ -66,7 +66,20 @@ Session::Session(const ExecContext& ctx) : device_(ctx.device.index) {
   // Creating the handles and cuBLAS's workspace asks the driver and the
   // device for memory: not something a capture may record.
   if (!h.cudnn || !h.cublas || !h.cublas_workspace) cuda::check_not_capturing(device_, "cuda:cudnn's first call");
-  if (!h.cudnn) EMBER_VENDOR_CHECK(cudnnCreate(&h.cudnn), what);
+  if (!h.cudnn) {
+    // A cuDNN of another major version, or built for another CUDA runtime,
+    // fails in ways far from the cause (a crash in a convolution); say so here.
+    const size_t cudnn_loaded = cudnnGetVersion(), cudart_of_cudnn = cudnnGetCudartVersion();
+    int cudart = 0;
+    EMBER_CUDA_CHECK(cudaRuntimeGetVersion(&cudart));
+    EMBER_CHECK(cudnn_loaded / 10000 == CUDNN_MAJOR && cudnn_loaded >= CUDNN_VERSION, DeviceError,
+                "cuda:cudnn: the cuDNN loaded is version ", cudnn_loaded, " but Ember was built against ",
+                CUDNN_VERSION, " (same major, at least as new, needed)");
+    EMBER_CHECK(cudart_of_cudnn / 1000 == static_cast<size_t>(cudart) / 1000, DeviceError,
+                "cuda:cudnn: the cuDNN loaded was built for CUDA runtime ", cudart_of_cudnn, ", this process runs ",
+                cudart, " (install the cuDNN for this CUDA major)");
+    EMBER_VENDOR_CHECK(cudnnCreate(&h.cudnn), what);
+  }
   if (!h.cublas) {
     EMBER_VENDOR_CHECK(cublasCreate(&h.cublas), what);
     // No TF32 or lower precision: Note [No TF32] in matmul.cpp.

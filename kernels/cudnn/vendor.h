@@ -36,8 +36,13 @@ std::string describe(const char* op, std::initializer_list<TensorView> views);
 // the call, the library's own message, file and line.
 template <typename What>
 void check(cudnnStatus_t s, const char* call, const What& what, const char* file, int line) {
-  if (s != CUDNN_STATUS_SUCCESS)
-    throw DeviceError(detail::concat(what(), ": ", call, " failed: ", cudnnGetErrorString(s), " at ", file, ":", line));
+  if (s == CUDNN_STATUS_SUCCESS) return;
+  // cuDNN 9 says why a call was refused (NOT_SUPPORTED, BAD_PARAM) in its
+  // last error message; the status string alone names only the class.
+  char why[512] = {};
+  cudnnGetLastErrorString(why, sizeof why);
+  throw DeviceError(detail::concat(what(), ": ", call, " failed: ", cudnnGetErrorString(s), why[0] ? " (" : "", why,
+                                   why[0] ? ")" : "", " at ", file, ":", line));
 }
 template <typename What>
 void check(cublasStatus_t s, const char* call, const What& what, const char* file, int line) {
