@@ -8,7 +8,7 @@
 #
 # Steps (budget in seconds):
 #   build      240  CMake + nvcc (sm_90): test_cuda, ember-mnist, ember-bench, ember-bench-cuda-memory
-#   tests       60  the CUDA test suite (op tables, launch paths, runtime)
+#   tests       90  the CUDA test suite (op tables on cuda:ember and cuda:cudnn, launch paths, runtime)
 #   train      150  ember-mnist on cuda:0: the default recipe (CNN, 15 epochs) for seeds 0, 1 and 2; the
 #                   mean test accuracy must be within 0.3 points of the CPU's (bench/results/mnist/cpu-seeds.csv)
 #   bench      150  ember-bench --quick (every family against cuda:cudnn, 60 s at most), ember-bench-cuda-memory
@@ -27,7 +27,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=(build tests train bench memcheck racecheck)
-declare -A BUDGET=([build]=240 [tests]=60 [train]=150 [bench]=150 [memcheck]=90 [racecheck]=90)
+declare -A BUDGET=([build]=240 [tests]=90 [train]=150 [bench]=150 [memcheck]=90 [racecheck]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
