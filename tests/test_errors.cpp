@@ -64,3 +64,19 @@ TEST_CASE("undefined tensors are rejected, not dereferenced", "[errors]") {
   REQUIRE_THROWS_AS(u + zeros({1}), ValueError);
   CHECK(u.to_string() == "tensor(undefined)");
 }
+
+// Issue 16's resource limit: a request no machine can satisfy is an
+// OutOfMemory naming the size, never a crash or an overcommitted promise the
+// OOM killer collects later. 2^50 bytes is far past RAM plus swap, so Linux
+// refuses it outright. Hidden ([.oom]): CTest runs it on its own, with ASan
+// told to return null instead of aborting (allocator_may_return_null=1).
+TEST_CASE("a 2^50-byte tensor is an OutOfMemory naming its size", "[.oom]") {
+  REQUIRE_THROWS_WITH_ALL(empty({int64_t(1) << 48}), OutOfMemory, "out of CPU memory allocating 1125899906842624 bytes",
+                          "(1 PiB)");
+  // The allocator is still usable afterwards.
+  const Tensor t = ones({1000});
+  REQUIRE(t.sum().item<double>() == 1000);
+  // Sizes whose byte count would not even fit in 64 bits are refused too.
+  REQUIRE_THROWS_AS(empty({int64_t(1) << 62}), Error);
+  REQUIRE_THROWS_AS(empty({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}

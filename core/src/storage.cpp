@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -27,6 +28,9 @@ class CpuAllocator final : public Allocator {
 
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
+    // Beyond 2^62 bytes the size class (the next power of two) would not fit
+    // in a size_t; no machine has that memory anyway.
+    if (nbytes > kMaxRequest) throw OutOfMemory(out_of_memory_message(nbytes));
     const size_t size = size_class(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
     void* p = nullptr;
@@ -38,7 +42,11 @@ class CpuAllocator final : public Allocator {
       ++stats_.cache_hits;
     } else {
       p = std::aligned_alloc(64, size);
-      EMBER_CHECK(p != nullptr, Error, "out of CPU memory allocating ", nbytes, " bytes");
+      if (!p && cached_ > 0) {  // what the cache holds may be what is missing: give it back, try once more
+        release_cache_locked();
+        p = std::aligned_alloc(64, size);
+      }
+      if (!p) throw OutOfMemory(out_of_memory_message(nbytes));
       ++stats_.cache_misses;
     }
     stats_.allocated += size;
@@ -68,10 +76,7 @@ class CpuAllocator final : public Allocator {
 
   void empty_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [size, list] : free_)
-      for (void* p : list) std::free(p);
-    free_.clear();
-    cached_ = 0;
+    release_cache_locked();
   }
 
   bool set_caching(bool on) {
@@ -89,6 +94,27 @@ class CpuAllocator final : public Allocator {
   // The next power of two, at least 64 bytes: at most 2x waste, and few
   // classes, so blocks are reused often.
   static size_t size_class(size_t n) { return std::max<size_t>(64, std::bit_ceil(n)); }
+  static constexpr size_t kMaxRequest = size_t(1) << 62;
+
+  void release_cache_locked() {
+    for (auto& [size, list] : free_)
+      for (void* p : list) std::free(p);
+    free_.clear();
+    cached_ = 0;
+  }
+
+  // "out of CPU memory allocating 1125899906842624 bytes (1 PiB)": the exact
+  // count for scripts, a readable one for people.
+  static std::string out_of_memory_message(size_t nbytes) {
+    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = static_cast<double>(nbytes);
+    int u = 0;
+    while (v >= 1024 && u < 6) v /= 1024, ++u;
+    char readable[32];
+    std::snprintf(readable, sizeof readable, "%.4g %s", v, units[u]);
+    return detail::concat("out of CPU memory allocating ", nbytes, " bytes (", readable,
+                          "): the system refused it");
+  }
   static constexpr size_t kMaxCached = size_t(4) << 30;  // never cache more than 4 GiB
 
   std::mutex mutex_;
