@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ember/autograd/anomaly.h"
 #include "ember/autograd/function.h"
 #include "ember/autograd/meta.h"
 #include "ember/autograd/node.h"
@@ -180,6 +181,21 @@ class GraphTask {
     buf[input_nr] = buf[input_nr].defined() ? buf[input_nr] + g : g;
   }
 
+  // The first gradient a Node returns holding a NaN or an Inf, named with the
+  // Node and the forward op that made it.
+  static void check_anomaly(const Node& node, const std::vector<Tensor>& grads) {
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const std::string found = autograd::detail::non_finite(grads[i]);
+      if (found.empty()) continue;
+      std::string shapes;
+      for (const InputMeta& m : node.input_meta) shapes += (shapes.empty() ? "" : ", ") + shape_str(m.shape);
+      throw AnomalyError(
+          ember::detail::concat("anomaly mode: ", node.name(), " returned ", found, " in the gradient for its input ",
+                                i, " (shape ", shape_str(grads[i].shape()), "); the node was made by the forward op ",
+                                autograd::forward_op_name(node.name()), ", with inputs of shapes ", shapes));
+    }
+  }
+
   // Applies one Node to its summed incoming gradients (the profiler times
   // it: Note [Profiler at the choke point]).
   std::vector<Tensor> run_node(Node* node) {
@@ -198,6 +214,7 @@ class GraphTask {
         grads = node->apply(std::move(inputs));
       }
       testing::maybe_corrupt(*node, grads);
+      if (autograd::anomaly_mode_enabled()) check_anomaly(*node, grads);  // Note [Anomaly mode]
       if (!retain_graph_) node->release_saved();
     }
     EMBER_CHECK(grads.empty() || grads.size() == node->next_edges.size(), InternalError, "Function ", node->name(),

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "ember/autograd/anomaly.h"
 #include "ember/autograd/function.h"
 #include "ember/autograd/meta.h"
 #include "ember/autograd/ops.h"
@@ -208,11 +209,22 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs
   node->input_meta.clear();
   for (const Tensor& t : inputs) {
     node->next_edges.push_back(t.defined() ? gradient_edge(t) : Edge{});
-    node->input_meta.push_back(t.defined() ? InputMeta{t.shape(), t.dtype(), t.device()} : InputMeta{{}, kDefaultFloat, kCPU});
+    node->input_meta.push_back(t.defined() ? InputMeta{t.shape(), t.dtype(), t.device()}
+                                           : InputMeta{{}, kDefaultFloat, kCPU});
   }
   AutogradMeta& meta = autograd_meta(output);
   meta.grad_fn = node;
   meta.output_nr = 0;
+  if (autograd::anomaly_mode_enabled()) {  // Note [Anomaly mode]
+    if (const std::string found = autograd::detail::non_finite(output); !found.empty()) {
+      std::string shapes;
+      for (const Tensor& t : inputs)
+        shapes += (shapes.empty() ? "" : ", ") + (t.defined() ? shape_str(t.shape()) : "none");
+      throw AnomalyError(detail::concat("anomaly mode: ", autograd::forward_op_name(node->name()), " produced ", found,
+                                        " in its output of shape ", shape_str(output.shape()),
+                                        ", from inputs of shapes ", shapes, " (the first op to do so)"));
+    }
+  }
 }
 
 }  // namespace ember

@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
   train->add_option("--sync-every", c.sync_every,
                     "read the step losses on the host every N steps (0: 1 on the CPU, 25 on a GPU)")
       ->check(CLI::NonNegativeNumber);
+  train->add_flag("--detect-anomaly", c.detect_anomaly,
+                  "stop at the first NaN or Inf, naming the op that made it (forward) or the gradient (backward); slow");
   train->add_flag("--profile", c.profile, "time every primitive and backward node; print the table, write profile.csv");
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
   eval->add_option("file", file, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);

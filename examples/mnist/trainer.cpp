@@ -34,7 +34,7 @@ nlohmann::json Config::to_json() const {
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
           {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every},
-          {"cuda_graph", cuda_graph}};
+          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}};
 }
 
 Config Config::from_json(const nlohmann::json& j) {
@@ -64,6 +64,7 @@ Config Config::from_json(const nlohmann::json& j) {
   c.kernels = j.value("kernels", c.kernels);
   c.sync_every = j.value("sync_every", c.sync_every);
   c.cuda_graph = j.value("cuda_graph", c.cuda_graph);
+  c.detect_anomaly = j.value("detect_anomaly", c.detect_anomaly);
   return c;
 }
 
@@ -275,7 +276,12 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   r.model->to(r.device);
   r.opt = make_optimizer(c, r.model->parameters());
   r.schedule = make_schedule(c, *r.opt, r.train_loader.num_batches());
-  if (c.cuda_graph != "off" && r.device.is_cuda()) {
+  // Anomaly mode reads every recorded output on the host, which a CUDA graph
+  // capture forbids: it runs the steps eagerly.
+  autograd::set_anomaly_mode(c.detect_anomaly);
+  EMBER_CHECK(!(c.detect_anomaly && c.cuda_graph == "on"), ValueError,
+              "--detect-anomaly reads tensors on the host at every op, which a CUDA graph cannot: use --cuda-graph off");
+  if (c.cuda_graph != "off" && r.device.is_cuda() && !c.detect_anomaly) {
     if (c.optimizer == "sgd") {  // SGD's update is not capturable yet
       EMBER_CHECK(c.cuda_graph != "on", ValueError, "--cuda-graph on needs --optimizer adam or adamw (SGD's update "
                   "is not capturable)");

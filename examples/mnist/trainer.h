@@ -46,6 +46,7 @@ struct Config {
   bool profile = false;     // print the op profiler's table and write profile.csv
   std::string cuda_graph = "auto";  // auto (on for cuda with Adam/AdamW), on, off: Note [Graphed training step]
   int64_t sync_every = 0;   // read the step metrics every N steps (0: 1 on the CPU, 25 on a GPU); trainer.cpp
+  bool detect_anomaly = false;  // stop at the first NaN/Inf, naming the op (Note [Anomaly mode])
 
   nlohmann::json to_json() const;
   static Config from_json(const nlohmann::json& j);

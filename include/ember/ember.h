@@ -1,6 +1,7 @@
 // Everything Ember offers, in one include: #include <ember/ember.h>
 #pragma once
 
+#include "ember/autograd/anomaly.h"
 #include "ember/autograd/engine.h"
 #include "ember/autograd/functional.h"
 #include "ember/autograd/gradcheck.h"

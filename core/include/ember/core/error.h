@@ -23,6 +23,7 @@ class AutogradError : public Error { using Error::Error; };  // misuse of the au
 class FileError : public Error { using Error::Error; };      // missing, unreadable or malformed file
 class InternalError : public Error { using Error::Error; };  // a broken invariant: a bug in Ember
 class OutOfMemory : public Error { using Error::Error; };    // a device (or the host) has no memory left
+class AnomalyError : public Error { using Error::Error; };   // a NaN or Inf that anomaly mode caught
 
 namespace detail {
 // Builds a message from any streamable pieces: concat("got ", 3, " dims").
