@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {  // a library's own error (std::filesystem, bad_alloc): still a message
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

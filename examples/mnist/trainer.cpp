@@ -3,12 +3,16 @@
 // resume] in trainer.h). Charts and report.html come from run_report.cpp.
 #include "trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include <ember/core/backend.h>
 #include <ember/core/profiler.h>
@@ -218,7 +222,7 @@ struct Run {
   std::unique_ptr<optim::Optimizer> opt;
   std::shared_ptr<optim::LRScheduler> schedule;
   int64_t start_epoch = 0, step = 0;
-  std::unique_ptr<GraphedStep> graphed;  // --cuda-graph: Note [Graphed training step]
+  std::unique_ptr<GraphedStep> graphed{};  // --cuda-graph: Note [Graphed training step]
 };
 
 struct EpochResult {
@@ -421,9 +425,27 @@ void report_profile(const fs::path& out) {
 
 }  // namespace
 
+// The output directory, made and proven writable before any work: a run
+// that could not save its checkpoint should fail in its first second, not
+// after an epoch. The probe file is written, flushed and removed.
+static void prepare_output_dir(const fs::path& out) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  EMBER_CHECK(!ec, FileError, "--out ", out.string(), ": cannot create the output directory: ", ec.message());
+  const fs::path probe = out / ".ember-write-probe";
+  {
+    std::ofstream f(probe, std::ios::binary | std::ios::trunc);
+    f << "ember";
+    f.flush();
+    EMBER_CHECK(f.good(), FileError, "--out ", out.string(), ": the output directory is not writable (",
+                std::strerror(errno), ")");
+  }
+  fs::remove(probe, ec);
+}
+
 double train(const Config& c) {
   const fs::path out(c.out);
-  fs::create_directories(out);
+  prepare_output_dir(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
   if (c.profile) profiler::set_enabled(true);
   RunStatus status{.epochs = c.epochs};
