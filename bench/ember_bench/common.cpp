@@ -30,6 +30,32 @@ std::string dims(const std::vector<int64_t>& d) {
   return s;
 }
 
+bool has_backend(DeviceType type, const std::string& name) {
+  for (const std::string& n : registered_backends(type))
+    if (n == name) return true;
+  return false;
+}
+
+std::vector<Impl> with_vendor(std::vector<Impl> impls, const std::string& label) {
+  if (has_backend(DeviceType::CUDA, "cudnn")) impls.push_back(backend_impl(label, DeviceType::CUDA, "cudnn", true));
+  return impls;
+}
+
+Problem device_problem(std::string family, std::string name, std::string shape, double flops, double bytes,
+                       double tol, std::function<Tensors()> inputs, TensorsFn f, std::vector<Impl> impls,
+                       TensorsFn timed) {
+  Problem p;
+  p.family = std::move(family);
+  p.name = std::move(name);
+  p.shape = std::move(shape);
+  p.flops = flops;
+  p.bytes = bytes;
+  p.tol = tol;
+  p.impls = std::move(impls);
+  p.prepare = [inputs, f, timed] { return reference_instance(inputs(), Device("cuda:0"), f, timed); };
+  return p;
+}
+
 std::unique_ptr<Instance> reference_instance(const Tensors& cpu, Device device, const TensorsFn& f,
                                              const TensorsFn& timed) {
   Tensors dev, cpu64;

@@ -16,6 +16,10 @@ Tensor uniform(const Shape& shape, uint64_t seed, Device device, double lo = -1,
 
 // An implementation that is a backend of `type` ("cuda:cudnn", "cpu:eigen").
 Impl backend_impl(const std::string& label, DeviceType type, const std::string& backend, bool vendor);
+// Whether `type:name` is registered (cuda:cudnn only where it was built).
+bool has_backend(DeviceType type, const std::string& name);
+// `impls` plus, where cuda:cudnn is built, the vendor's row labelled `label`.
+std::vector<Impl> with_vendor(std::vector<Impl> impls, const std::string& label);
 
 // c (M, N) = a (M, K) @ b (K, N), float32, on `device`; with b_transposed,
 // b is the transpose of an (N, K) matrix, a strided view (as nn::Linear and
@@ -40,6 +44,12 @@ using Tensors = std::vector<Tensor>;
 using TensorsFn = std::function<Tensors(const Tensors&)>;
 std::unique_ptr<Instance> reference_instance(const Tensors& cpu_inputs, Device device, const TensorsFn& f,
                                              const TensorsFn& timed = {});
+
+// A problem on cuda:0 whose instance is reference_instance's: inputs made
+// on the CPU, checked against the float64 CPU reference.
+Problem device_problem(std::string family, std::string name, std::string shape, double flops, double bytes,
+                       double tol, std::function<Tensors()> inputs, TensorsFn f, std::vector<Impl> impls,
+                       TensorsFn timed = {});
 
 // "4096x4096x4096"
 std::string dims(const std::vector<int64_t>& d);

@@ -17,29 +17,13 @@ namespace {
 const Device kCpu("cpu"), kGpu("cuda:0");
 using Fn = TensorsFn;
 
-bool have_vendor() {
-  for (const std::string& n : registered_backends(DeviceType::CUDA))
-    if (n == "cudnn") return true;
-  return false;
-}
-std::vector<Impl> impls(bool vendor_has_it) {
-  std::vector<Impl> v{backend_impl("ember", DeviceType::CUDA, "ember", false)};
-  if (vendor_has_it && have_vendor()) v.push_back(backend_impl("cuDNN", DeviceType::CUDA, "cudnn", true));
-  return v;
-}
-
+// A problem with Ember's kernel, and cuDNN's where it has one and is built.
 Problem problem(std::string family, std::string name, const Shape& shape, double flops, double bytes, double tol,
                 std::function<Tensors()> inputs, Fn f, bool vendor_has_it, Fn timed = {}) {
-  Problem p;
-  p.family = std::move(family);
-  p.name = std::move(name);
-  p.shape = dims(shape);
-  p.flops = flops;
-  p.bytes = bytes;
-  p.tol = tol;
-  p.impls = impls(vendor_has_it);
-  p.prepare = [inputs, f, timed] { return reference_instance(inputs(), kGpu, f, timed); };
-  return p;
+  std::vector<Impl> impls{backend_impl("ember", DeviceType::CUDA, "ember", false)};
+  if (vendor_has_it) impls = with_vendor(std::move(impls), "cuDNN");
+  return device_problem(std::move(family), std::move(name), dims(shape), flops, bytes, tol, std::move(inputs),
+                        std::move(f), std::move(impls), std::move(timed));
 }
 
 WindowGeometry pool2(int64_t hw) {

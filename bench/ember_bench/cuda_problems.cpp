@@ -17,35 +17,7 @@ namespace {
 const Device kCpu("cpu"), kGpu("cuda:0");
 using Fn = TensorsFn;
 
-bool have_vendor() {
-  for (const std::string& n : registered_backends(DeviceType::CUDA))
-    if (n == "cudnn") return true;
-  return false;
-}
 Impl ember_impl() { return backend_impl("ember", DeviceType::CUDA, "ember", false); }
-Impl vendor_impl(const std::string& label) { return backend_impl(label, DeviceType::CUDA, "cudnn", true); }
-// Ember's kernel plus, where built, the vendor's.
-std::vector<Impl> with_vendor(std::vector<Impl> impls, const std::string& label, bool vendor_has_it = true) {
-  if (vendor_has_it && have_vendor()) impls.push_back(vendor_impl(label));
-  return impls;
-}
-
-// An op over inputs made on the CPU and moved to the GPU, checked against
-// the same op on the CPU's tensors. `timed`, when given, is what is timed
-// instead of `f` (in-place updates, whose check must start from fresh state).
-Problem device_problem(std::string family, std::string name, std::string shape, double flops, double bytes,
-                       double tol, std::function<Tensors()> inputs, Fn f, std::vector<Impl> impls, Fn timed = {}) {
-  Problem p;
-  p.family = std::move(family);
-  p.name = std::move(name);
-  p.shape = std::move(shape);
-  p.flops = flops;
-  p.bytes = bytes;
-  p.tol = tol;
-  p.impls = std::move(impls);
-  p.prepare = [inputs, f, timed] { return reference_instance(inputs(), kGpu, f, timed); };
-  return p;
-}
 
 // ---- SGEMM -------------------------------------------------------------------
 

@@ -51,12 +51,6 @@ std::string cpu_model() {
   return "unknown";
 }
 
-bool has_backend(DeviceType type, const std::string& name) {
-  for (const std::string& n : registered_backends(type))
-    if (n == name) return true;
-  return false;
-}
-
 std::string version_of(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
 
 // Reads the GPU's clock while it is busy: an idle GPU parks its clock, which
