@@ -43,6 +43,15 @@ struct TempDir {
   }
 };
 
+// Sets the CPU thread count for one scope and restores it after.
+struct ThreadCount {
+  int old = get_num_threads();
+  explicit ThreadCount(int n) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(old); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+};
+
 // How a test input is laid out in memory.
 enum class Layout { Contiguous, Transposed, Strided };
 inline const char* layout_name(Layout l) {

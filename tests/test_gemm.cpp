@@ -17,6 +17,7 @@
 
 using namespace ember;
 using namespace ember::kernels::cpu;
+using ember::test::ThreadCount;
 
 namespace {
 
@@ -117,12 +118,6 @@ struct UseIsa {
   GemmIsa old_isa = gemm_isa();
   explicit UseIsa(GemmIsa isa) { set_gemm_isa(isa); }
   ~UseIsa() { set_gemm_isa(old_isa); }
-};
-
-struct ThreadCount {
-  int old = get_num_threads();
-  explicit ThreadCount(int n) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(old); }
 };
 
 template <typename T>

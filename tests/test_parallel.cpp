@@ -16,15 +16,6 @@
 using namespace ember;
 using namespace ember::test;
 
-namespace {
-// Sets the thread count for one test and restores it after.
-struct ThreadCount {
-  int old = get_num_threads();
-  explicit ThreadCount(int n) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(old); }
-};
-}  // namespace
-
 TEST_CASE("parallel_for covers the range exactly once", "[parallel]") {
   for (int threads : {1, 2, 3, 8}) {
     ThreadCount tc(threads);

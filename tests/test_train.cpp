@@ -109,10 +109,13 @@ TEST_CASE("the CPU cache's reserved bytes stop growing after the first epoch", "
   for (int64_t i = 0; i < 512; ++i) first[i] = i;
   auto digits = std::make_shared<data::MnistDataset>(digits_dir(), data::Split::Train);
   auto subset = std::make_shared<data::Subset>(digits, first);
-  // No prefetch thread: with one, how many batches are alive at once depends
-  // on timing, and the cache's high-water mark with it (a CI run once saw
-  // one more 2 KiB block in epoch 3). On one thread each epoch allocates in
-  // the same order, so any growth is a leak.
+  // One thread, and no prefetch thread: with more, how many buffers are
+  // alive at once depends on timing, and the cache's high-water mark with it.
+  // CI runs saw one more 2 KiB batch block in epoch 3 (prefetch), then one
+  // more 64 KiB GEMM A-panel (each pool worker takes its own from the cache,
+  // and whether two are out at once is up to the scheduler). On one thread
+  // each epoch allocates in the same order, so any growth is a leak.
+  ThreadCount one_thread(1);
   data::DataLoader loader(subset, {.batch_size = 64, .shuffle = true, .normalize = data::Normalize::mnist_digits(),
                                    .prefetch = 0});
   optim::AdamW opt(net->parameters(), {.lr = 3e-3, .weight_decay = 5e-4});
