@@ -267,6 +267,34 @@ TEST_CASE("Prefetching changes timing, not content") {
   REQUIRE(!y.next().has_value());
 }
 
+TEST_CASE("An epoch started at batch k yields the full pass's batches k onward, the same pixels") {
+  // How a run stopped mid-epoch resumes (Note [Graceful stop] in examples/mnist/trainer.cpp).
+  auto ds = std::make_shared<ProbeDataset>(100, Shape{1, 6, 6});
+  for (int64_t prefetch : {0, 3}) {
+    DataLoader loader(ds, {.batch_size = 16, .shuffle = true, .seed = 5, .random_shift = RandomShift{2},
+                           .prefetch = prefetch});
+    std::vector<Batch> full;
+    for (Batch& b : loader.epoch(3)) full.push_back(b);
+    REQUIRE(full.size() == 7);
+    for (int64_t k : {0, 1, 4, 6, 7}) {
+      Epoch tail = loader.epoch(3, k);
+      REQUIRE(tail.size() == 7);
+      size_t i = static_cast<size_t>(k);
+      for (Batch& b : tail) {
+        REQUIRE(i < full.size());
+        REQUIRE(b.index == full[i].index);
+        REQUIRE(b.indices == full[i].indices);
+        REQUIRE(b.images.to_vector<float>() == full[i].images.to_vector<float>());
+        ++i;
+      }
+      REQUIRE(i == full.size());
+    }
+  }
+  DataLoader loader(ds, {.batch_size = 16});
+  REQUIRE_THROWS_WITH_ALL(loader.epoch(0, 8), IndexError, "DataLoader::epoch(0, 8)", "[0, 7]");
+  REQUIRE_THROWS_AS(loader.epoch(0, -1), IndexError);
+}
+
 TEST_CASE("The prefetch thread stops when the epoch is abandoned, and survives the loader") {
   auto ds = std::make_shared<ProbeDataset>(10000);
   ds->sleep_ms = 1;

@@ -95,7 +95,8 @@ struct Epoch::State {
   int64_t epoch = 0;
   std::vector<int64_t> order;
   int64_t n_batches = 0;
-  int64_t consumed = 0;  // batches handed to the consumer
+  int64_t first = 0;     // the batch the epoch starts at (a resumed one skips those before)
+  int64_t consumed = 0;  // batches handed to the consumer, counting the skipped ones
   bool iterating = false, failed = false;
   std::optional<Batch> current;  // the iterator's batch
 
@@ -113,7 +114,7 @@ struct Epoch::State {
 
   void run_worker() {
     const auto capacity = static_cast<size_t>(core->options.prefetch);
-    for (int64_t b = 0; b < n_batches; ++b) {
+    for (int64_t b = first; b < n_batches; ++b) {
       {
         std::lock_guard<std::mutex> lock(mu);
         if (stop) return;
@@ -181,7 +182,7 @@ std::optional<Batch> Epoch::next() {
 
 Epoch::Iterator Epoch::begin() {
   EMBER_CHECK(state_ != nullptr, ValueError, "Epoch::begin: this Epoch was moved from");
-  EMBER_CHECK(!state_->iterating && state_->consumed == 0, ValueError, "Epoch ", state_->epoch,
+  EMBER_CHECK(!state_->iterating && state_->consumed == state_->first, ValueError, "Epoch ", state_->epoch,
               ": an Epoch is iterated once; call loader.epoch(", state_->epoch, ") again for a new pass");
   state_->iterating = true;
   state_->current = next();
@@ -245,13 +246,16 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& indices, int64_t epoch)
   return core_->make_batch(indices.data(), static_cast<int64_t>(indices.size()), epoch, 0);
 }
 
-Epoch DataLoader::epoch(int64_t e) const {
+Epoch DataLoader::epoch(int64_t e, int64_t first_batch) const {
   auto state = std::make_unique<Epoch::State>();
   state->core = core_;
   state->epoch = e;
   state->order = order(e);
   state->n_batches = core_->num_batches();
-  if (core_->options.prefetch > 0 && state->n_batches > 0) {
+  EMBER_CHECK(first_batch >= 0 && first_batch <= state->n_batches, IndexError, "DataLoader::epoch(", e, ", ",
+              first_batch, "): the first batch must be in [0, ", state->n_batches, "], the epoch's batch count");
+  state->first = state->consumed = first_batch;
+  if (core_->options.prefetch > 0 && state->n_batches > first_batch) {
     Epoch::State* s = state.get();
     s->worker = std::thread([s] { s->run_worker(); });
   }

@@ -127,7 +127,10 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = default;
 
   /// Starts epoch e (a number in [0, 2^32)): see Note [DataLoader determinism].
-  Epoch epoch(int64_t e) const;
+  /// With first_batch = k, the epoch starts at its batch k, the same batch a
+  /// full pass yields k-th, and the first k are never built: how a run
+  /// stopped mid-epoch resumes (IndexError unless 0 <= k <= num_batches()).
+  Epoch epoch(int64_t e, int64_t first_batch = 0) const;
 
   /// Dataset indices in the order epoch e visits them.
   std::vector<int64_t> order(int64_t epoch) const;
