@@ -355,7 +355,7 @@ TEST_CASE("run config is written as JSON beside the log") {
   const nlohmann::json j = nlohmann::json::parse(read_file(dir / "config.json"));
   REQUIRE(j["model"] == "lenet");
   REQUIRE(j["lr"] == 0.001);
-  REQUIRE_THAT(error_of<FileError>([&] { write_file_atomic(dir / "no/such/dir/x", "y"); }), Catch::Contains("cannot write"));
+  REQUIRE_THAT(error_of<FileError>([&] { write_file_atomic(dir / "no/such/dir/x", "y"); }), Catch::Contains("cannot create the temporary file"));
 }
 
 // ---- report ----------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // The op profiler's table; see Note [Profiler at the choke point].
 #include "ember/core/profiler.h"
 
+#include "ember/core/atomic_file.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -103,23 +105,14 @@ std::string table(size_t max_rows) {
 }
 
 void write_csv(const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    EMBER_CHECK(f.good(), FileError, "profiler: cannot write ", tmp);
-    f << "kind,name,calls,total_ms,mean_us\n";
-    char line[200];
-    for (const Entry& e : entries()) {
-      std::snprintf(line, sizeof line, "%s,%s,%lld,%.6f,%.6f\n", kind_name(e.kind), e.name.c_str(),
-                    static_cast<long long>(e.calls), e.total_seconds * 1e3, e.total_seconds * 1e6 / e.calls);
-      f << line;
-    }
-    f.flush();
-    EMBER_CHECK(f.good(), FileError, "profiler: writing ", tmp, " failed (disk full?)");
+  std::string text = "kind,name,calls,total_ms,mean_us\n";
+  char line[200];
+  for (const Entry& e : entries()) {
+    std::snprintf(line, sizeof line, "%s,%s,%lld,%.6f,%.6f\n", kind_name(e.kind), e.name.c_str(),
+                  static_cast<long long>(e.calls), e.total_seconds * 1e3, e.total_seconds * 1e6 / e.calls);
+    text += line;
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  EMBER_CHECK(!ec, FileError, "profiler: cannot rename ", tmp, " to ", path, ": ", ec.message());
+  write_file_atomic(path, text, "profiler");
 }
 
 }  // namespace ember::profiler

@@ -6,15 +6,12 @@
 // the file size. Files and in-memory bytes share every check. Writing plans
 // layout and header first (plan_layout), so bad input is refused before the
 // disk is touched, then streams one dense CPU copy of a tensor at a time into
-// a temporary file that is renamed into place.
+// a temporary file that is renamed into place (ember/core/atomic_file.h).
 #include "ember/nn/safetensors.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -28,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/autograd/ops.h"
+#include "ember/core/atomic_file.h"
 
 namespace ember {
 namespace {
@@ -350,64 +348,6 @@ void emit(const Plan& plan, const NamedTensors& tensors, Sink&& sink) {
   }
 }
 
-// Writes to "<dir>/.<name>.tmp.<pid>.<n>"; the destructor removes it unless
-// commit() renamed it onto the target.
-class TempFile {
- public:
-  TempFile(const fs::path& target, std::string where) : target_(target), where_(std::move(where)) {
-    static std::atomic<uint64_t> counter{0};
-    for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {  // EEXIST: a crashed run's file, same pid
-      const std::string name = detail::concat(".", target.filename().string(), ".tmp.", ::getpid(), ".", counter++);
-      path_ = target.parent_path() / name;
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ < 0 && errno != EEXIST) break;
-    }
-    if (fd_ < 0) fail("cannot create the temporary file " + path_.string());
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t k = ::write(fd_, p, n);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) fail("cannot write " + path_.string());
-      p += k;
-      n -= static_cast<size_t>(k);
-    }
-  }
-
-  // Flushes to disk, then renames onto the target (atomic on POSIX).
-  void commit() {
-    if (::fsync(fd_) != 0) fail("cannot flush " + path_.string());
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) fail("cannot close " + path_.string());
-    if (std::rename(path_.c_str(), target_.c_str()) != 0) fail("cannot rename " + path_.string() + " onto it");
-    committed_ = true;
-    const fs::path dir = target_.parent_path().empty() ? fs::path(".") : target_.parent_path();
-    if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {  // make the rename durable
-      (void)::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    const int err = errno;
-    throw FileError(where_ + ": " + what + ": " + std::strerror(err));
-  }
-  fs::path target_, path_;
-  std::string where_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 const Tensor* SafetensorsContents::find(std::string_view name) const {
@@ -426,7 +366,7 @@ void save_safetensors(const fs::path& path, const NamedTensors& tensors, const S
   const std::string where = "save_safetensors: " + path.string();
   EMBER_CHECK(!path.filename().empty(), ValueError, where, ": the path names no file");
   const Plan plan = plan_layout(tensors, metadata, where);
-  TempFile file(path, where);
+  AtomicFile file(path, "save_safetensors");  // Note [Atomic file replacement]
   emit(plan, tensors, [&](const void* data, size_t n) { file.write(data, n); });
   file.commit();
 }

@@ -1,12 +1,15 @@
 #include "ember/viz/csv_logger.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
 #include "ember/core/error.h"
+#include "ember/core/fault.h"
 #include "ember/viz/io.h"
 
 namespace ember::viz {
@@ -65,10 +68,12 @@ CsvLogger CsvLogger::resume(const fs::path& path, std::vector<std::string> colum
               "' but this run logs '", join(columns), "'");
   kept = header + "\n";
   while (std::getline(in, line)) {
-    if (line.empty()) continue;
+    // A torn last line (a disk that filled or a process that died mid-row)
+    // goes too: it has no newline, and may lack cells or hold a cut number.
+    if (line.empty() || in.eof()) continue;
     double key;
-    // A torn last line (no number in front) goes too: it was never complete.
-    if (parse_number(split_line(line)[0], key) && key <= keep_up_to) kept += line + "\n";
+    if (split_line(line).size() == columns.size() && parse_number(split_line(line)[0], key) && key <= keep_up_to)
+      kept += line + "\n";
   }
   write_file_atomic(path, kept);
   return CsvLogger(path, std::move(columns), true);
@@ -84,9 +89,17 @@ void CsvLogger::log(const std::vector<double>& row) {
     if (i) line += ',';
     line.append(buf, end);
   }
-  out_ << line << '\n';
-  out_.flush();
-  EMBER_CHECK(out_, FileError, "CsvLogger: writing a row to ", path_.string(), " failed (disk full?)");
+  line += '\n';
+  // Note [Fault injection]: half the row lands, then the "disk" is full or the process dies.
+  if (const fault::Action f = fault::arrive("append", path_); f != fault::Action::None) {
+    out_ << line.substr(0, line.size() / 2) << std::flush;
+    if (f == fault::Action::Kill) fault::kill_now();
+    throw FileError("CsvLogger: writing a row to " + path_.string() + " failed: " + std::strerror(ENOSPC));
+  }
+  errno = 0;
+  out_ << line << std::flush;
+  EMBER_CHECK(out_, FileError, "CsvLogger: writing a row to ", path_.string(), " failed: ",
+              errno ? std::strerror(errno) : "the stream is in error (disk full?)");
 }
 
 size_t CsvTable::index(const std::string& column) const {

@@ -1,5 +1,6 @@
 // Files that viz writes are replaced whole: written to a temporary file in
-// the same folder, then renamed over the old one (atomic on POSIX). A
+// the same folder, flushed to disk, then renamed over the old one (atomic on
+// POSIX; Note [Atomic file replacement] in ember/core/atomic_file.h). A
 // browser reloading report.html mid-run, or a crash, never sees half a chart.
 #pragma once
 
