@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   try {
     if (*train) {
       c.epochs = epochs > 0 ? epochs : ember::mnist::default_epochs(c.dataset);
-      ember::mnist::train(c);
+      return ember::mnist::train(c).exit_code();  // 130 or 143 after a stop signal
     }
     else ember::mnist::evaluate_file(file, c);
   } catch (const ember::Error& e) {

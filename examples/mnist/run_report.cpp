@@ -154,11 +154,12 @@ void write_run_report(const fs::path& out, const Config& c, const nn::Module& mo
                "Each square is one learned kernel of the first convolution, bright for positive weights and dark "
                "for negative ones (each stretched to its own range). Trained filters often look like edge and "
                "stroke detectors; noise-like ones have not learned much.");
-  add_figure(r, out, "misclassified.svg", "Misclassified test images",
-             viz::image_grid(eval.misclassified, {.title = "Misclassified test images (first " +
-                                                               std::to_string(eval.misclassified.size()) + ")"}),
-             "Test images the model got wrong, with the true and the predicted class. Some are genuinely "
-             "ambiguous; systematic confusions show up in the confusion matrix too.");
+  if (!eval.misclassified.empty())  // none yet: a run stopped before its first evaluation
+    add_figure(r, out, "misclassified.svg", "Misclassified test images",
+               viz::image_grid(eval.misclassified, {.title = "Misclassified test images (first " +
+                                                                 std::to_string(eval.misclassified.size()) + ")"}),
+               "Test images the model got wrong, with the true and the predicted class. Some are genuinely "
+               "ambiguous; systematic confusions show up in the confusion matrix too.");
   if (!s.model_svg.empty())
     r.figures.push_back({"Model", s.model_svg, "model.svg",
                          "The module tree: each box is a module with its output shape for one image and its "
@@ -168,6 +169,7 @@ void write_run_report(const fs::path& out, const Config& c, const nn::Module& mo
   for (const auto& item : config.items())
     r.config.emplace_back(item.key(), item.value().is_string() ? item.value().get<std::string>() : item.value().dump());
   if (s.resumed_at >= 0) r.notes.push_back("resumed from the checkpoint of epoch " + std::to_string(s.resumed_at));
+  if (!s.stop_note.empty()) r.notes.push_back(s.stop_note);
   if (!s.model_note.empty()) r.notes.push_back(s.model_note);
   if (!s.tensorboard.empty()) r.notes.push_back("TensorBoard events: " + s.tensorboard + " (tensorboard --logdir " + c.tensorboard + ")");
   r.notes.push_back("Data: metrics.csv (one row per epoch), steps.csv (one row per step), config.json; the charts are the .svg files beside this report.");

@@ -32,6 +32,7 @@ struct RunStatus {
   std::string model_svg{};    // the module tree, when Graphviz could draw it
   std::string model_note{};   // why it could not, otherwise
   std::string tensorboard{};  // the event file, if one is written
+  std::string stop_note{};    // how a stopped run stopped, and how to resume it
 };
 
 // Writes model.dot, and model.svg when Graphviz is installed. Returns the

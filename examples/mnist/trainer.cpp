@@ -4,6 +4,7 @@
 #include "trainer.h"
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,9 +24,11 @@
 #include <ember/kernels/register.h>
 #include <ember/optim/optim.h>
 
+#include "checkpoint.h"
 #include "graphed_step.h"
 #include "models.h"
 #include "run_report.h"
+#include "stop.h"
 
 namespace ember::mnist {
 
@@ -111,6 +114,8 @@ data::DataLoader make_loader(const Config& c, data::Split split) {
   return data::DataLoader(ds, o);
 }
 
+}  // namespace
+
 std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params) {
   if (c.optimizer == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
   if (c.optimizer == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = c.lr, .weight_decay = c.weight_decay});
@@ -133,6 +138,8 @@ std::shared_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
   return std::make_shared<optim::SequentialLR>(opt, std::vector<std::shared_ptr<optim::LRScheduler>>{warmup, main},
                                                std::vector<int64_t>{warm});
 }
+
+namespace {
 
 struct EvalResult {
   double loss = 0, accuracy = 0;
@@ -157,26 +164,6 @@ EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device de
   }
   model.train();
   return {loss.item<double>() / seen, static_cast<double>(correct.item<int64_t>()) / seen};
-}
-
-// Optimizer and scheduler scalars travel in the checkpoint's metadata as
-// JSON of "%.17g" strings: exact for doubles, and unlike JSON numbers able to
-// hold inf and nan (which some schedules keep, e.g. an unset bound).
-std::string scalars_to_json(const std::vector<std::pair<std::string, double>>& scalars) {
-  nlohmann::json j = nlohmann::json::object();
-  char buf[64];
-  for (const auto& [k, v] : scalars) {
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    j[k] = buf;
-  }
-  return j.dump();
-}
-
-std::vector<std::pair<std::string, double>> scalars_from_json(const std::string& text) {
-  std::vector<std::pair<std::string, double>> out;
-  const nlohmann::json j = nlohmann::json::parse(text);  // named: items() must not outlive it
-  for (const auto& item : j.items()) out.emplace_back(item.key(), std::strtod(item.value().get<std::string>().c_str(), nullptr));
-  return out;
 }
 
 // metrics.csv: one row per epoch (these names are what tests and scripts read).
@@ -221,52 +208,20 @@ struct Run {
   data::DataLoader train_loader, test_loader;
   std::unique_ptr<optim::Optimizer> opt;
   std::shared_ptr<optim::LRScheduler> schedule;
-  int64_t start_epoch = 0, step = 0;
+  int64_t step = 0;
+  TrainingPosition resume_at{};  // where training starts: a checkpoint's position, or the beginning
   std::unique_ptr<GraphedStep> graphed{};  // --cuda-graph: Note [Graphed training step]
+  TrainingState state() { return {*model, *opt, schedule.get()}; }
 };
 
+// An epoch's sums, whole or (stopped mid-epoch) so far.
 struct EpochResult {
-  double loss = 0, accuracy = 0, seconds = 0;
-  int64_t seen = 0;
+  double loss_sum = 0, seconds = 0;
+  int64_t correct = 0, seen = 0, batches = 0;
+  bool complete = false;  // false: a signal or --max-steps stopped it
+  double loss() const { return loss_sum / static_cast<double>(seen); }
+  double accuracy() const { return static_cast<double>(correct) / static_cast<double>(seen); }
 };
-
-// Checkpoint: model and optimizer tensors, everything else (epoch, step,
-// generator state, optimizer and scheduler scalars, config) as metadata;
-// Note [Exact resume]. save_checkpoint and load_checkpoint are each other's
-// inverse: a key written by one is read by the other.
-void save_checkpoint(const fs::path& path, const Config& c, const Run& r, int64_t epochs_done) {
-  NamedTensors tensors;
-  for (auto& [n, t] : r.model->state_dict()) tensors.emplace_back("model." + n, t);
-  optim::StateDict opt_state = r.opt->state_dict();
-  for (auto& [n, t] : opt_state.tensors) tensors.emplace_back("optimizer." + n, t);
-  const std::string sched_scalars = r.schedule ? scalars_to_json(r.schedule->state_dict().scalars) : "{}";
-  save_safetensors(path, tensors,
-                   {{"format", "ember-mnist-checkpoint-1"}, {"epoch", std::to_string(epochs_done)},
-                    {"step", std::to_string(r.step)}, {"rng_seed", std::to_string(default_generator().seed())},
-                    {"rng_offset", std::to_string(default_generator().offset())},
-                    {"optimizer_scalars", scalars_to_json(opt_state.scalars)}, {"scheduler_scalars", sched_scalars},
-                    {"config", c.to_json().dump()}});
-}
-
-// Restores the run's model, optimizer, scheduler, generator, epoch and step.
-void load_checkpoint(const fs::path& path, Run& r) {
-  SafetensorsContents file = load_safetensors(path);
-  NamedTensors model_state;
-  optim::StateDict opt_state, sched_state;
-  for (auto& [name, t] : file.tensors) {
-    if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
-    else if (name.rfind("optimizer.", 0) == 0) opt_state.tensors.emplace_back(name.substr(10), t);
-  }
-  opt_state.scalars = scalars_from_json(file.metadata.at("optimizer_scalars"));
-  if (r.schedule) sched_state.scalars = scalars_from_json(file.metadata.at("scheduler_scalars"));
-  r.model->load_state_dict(model_state);
-  r.opt->load_state_dict(opt_state);
-  if (r.schedule) r.schedule->load_state_dict(sched_state);
-  r.start_epoch = std::stoll(file.metadata.at("epoch"));
-  r.step = std::stoll(file.metadata.at("step"));
-  default_generator().manual_seed(std::stoull(file.metadata.at("rng_seed")));
-  default_generator().set_offset(std::stoull(file.metadata.at("rng_offset")));
-}
 
 // Phase 1: seed, model, data, optimizer, schedule; prints the startup line
 // and the model summary.
@@ -329,16 +284,22 @@ struct PendingSteps {
 };
 
 // Phase 2: one epoch of training steps, logging each step to steps.csv.
-EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& step_log) {
+// `from` is where it starts: batch 0 with zero sums, or a mid-epoch
+// checkpoint's batch and sums (Note [Graceful stop]). It returns early,
+// incomplete, after the step during which a stop signal came, or at
+// --max-steps.
+EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPosition& from,
+                        viz::CsvLogger& step_log) {
   r.model->train();
   viz::ProgressBar progress(r.train_loader.num_batches(), "epoch " + std::to_string(epoch + 1));
   const auto t0 = std::chrono::steady_clock::now();
-  double loss_sum = 0;
-  int64_t correct = 0, done = 0;
-  EpochResult e;
+  EpochResult e{.loss_sum = from.loss_sum, .correct = from.correct, .seen = from.seen};
+  double& loss_sum = e.loss_sum;
+  int64_t& correct = e.correct;
+  int64_t done = from.batch;  // batches of this epoch whose metrics are read
   const int64_t sync_every = c.sync_every > 0 ? c.sync_every : (r.device.type == DeviceType::CPU ? 1 : 25);
   PendingSteps pending;
-  const int64_t first_step = r.step;  // of this epoch
+  const int64_t first_step = r.step - from.batch;  // of this epoch
   auto flush = [&] {
     if (pending.size() == 0) return;
     const std::vector<double> losses = stack(pending.losses).to(DType::Float64).to(kCPU).to_vector<double>();
@@ -355,7 +316,8 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
       step_log.log({static_cast<double>(step), static_cast<double>(epoch + 1), losses[i], pending.lrs[i]});
     }
     pending = {};
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        from.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char line[96];
     std::snprintf(line, sizeof line, "loss %.4f  %.0f samples/s", loss_sum / e.seen, e.seen / std::max(secs, 1e-9));
     progress.update(done, line);
@@ -369,7 +331,8 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     NoGradGuard no_grad;
     return std::vector<Tensor>{loss.detach(), sum(eq(argmax(logits, 1), y))};
   };
-  // One step on a batch on the device; false once --max-steps is reached.
+  // One step on a batch on the device; false once --max-steps is reached or
+  // a stop signal came.
   auto train_step = [&](const Tensor& x, const Tensor& y) {
     pending.lrs.push_back(r.opt->param_groups()[0].lr());  // the rate this step uses
     std::vector<Tensor> out;
@@ -385,13 +348,13 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     pending.correct.push_back(out[1]);
     pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
-    return !(c.max_steps > 0 && r.step >= c.max_steps);
+    return !(c.max_steps > 0 && r.step >= c.max_steps) && stop_requested() == 0;
   };
   if (r.device.is_cuda()) {
     // Note [Overlapped uploads]: batch t+1's upload starts before step t is
     // queued, so the copy engine moves it while step t computes.
     cuda::Upload next_x, next_y;
-    for (data::Batch& b : r.train_loader.epoch(epoch)) {
+    for (data::Batch& b : r.train_loader.epoch(epoch, from.batch)) {
       cuda::Upload ux(b.images, r.device), uy(b.labels, r.device);
       if (next_x.valid() && !train_step(next_x.get(), next_y.get())) {
         next_x = cuda::Upload();
@@ -402,14 +365,14 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, viz::CsvLogger& 
     }
     if (next_x.valid()) train_step(next_x.get(), next_y.get());
   } else {
-    for (data::Batch& b : r.train_loader.epoch(epoch))
+    for (data::Batch& b : r.train_loader.epoch(epoch, from.batch))
       if (!train_step(b.images, b.labels)) break;
   }
   flush();
   progress.finish();
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  e.loss = loss_sum / e.seen;
-  e.accuracy = static_cast<double>(correct) / e.seen;
+  e.seconds = from.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.batches = done;
+  e.complete = done == r.train_loader.num_batches();
   return e;
 }
 
@@ -443,22 +406,60 @@ static void prepare_output_dir(const fs::path& out) {
   fs::remove(probe, ec);
 }
 
-double train(const Config& c) {
+namespace {
+
+// Where a resumed run starts, from <out>/checkpoint.safetensors.
+void resume_from(const fs::path& ckpt, Run& r, RunStatus& status) {
+  r.resume_at = load_checkpoint(ckpt, r.state());
+  r.step = r.resume_at.step;
+  const int64_t batches = r.train_loader.num_batches();
+  EMBER_CHECK(r.resume_at.batch < batches, FileError, ckpt.string(), ": the checkpoint stopped at batch ",
+              r.resume_at.batch, " of epoch ", r.resume_at.epoch + 1, ", but an epoch now has ", batches,
+              " batches: resume with the --batch-size and --train-limit it was written with");
+  status.resumed_at = status.epochs_done = r.resume_at.epoch;
+  if (r.resume_at.batch == 0)
+    std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(r.resume_at.epoch),
+                static_cast<long long>(r.step));
+  else
+    std::printf("resumed from %s in epoch %lld at batch %lld of %lld (step %lld)\n", ckpt.c_str(),
+                static_cast<long long>(r.resume_at.epoch + 1), static_cast<long long>(r.resume_at.batch),
+                static_cast<long long>(batches), static_cast<long long>(r.step));
+}
+
+// After a stop signal mid-epoch: the checkpoint holds the loader's position
+// and the epoch's sums; the report says how to go on (Note [Graceful stop]).
+void save_stopped(const Config& c, Run& r, int64_t epoch, const EpochResult& e, const fs::path& out,
+                  const EvalDetails& details, RunStatus& status, int sig) {
+  const fs::path ckpt = out / "checkpoint.safetensors";
+  save_checkpoint(ckpt, c, r.state(),
+                  {.epoch = epoch, .batch = e.batches, .step = r.step, .loss_sum = e.loss_sum, .seconds = e.seconds,
+                   .correct = e.correct, .seen = e.seen});
+  const std::string name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig);
+  status.stop_note = "stopped by " + name + " in epoch " + std::to_string(epoch + 1) + " after batch " +
+                     std::to_string(e.batches) + " of " + std::to_string(r.train_loader.num_batches()) + " (step " +
+                     std::to_string(r.step) + "); to continue exactly, run the same command with --resume";
+  status.epochs_done = epoch;
+  write_run_report(out, c, *r.model, details, status);
+  std::printf("%s\ncheckpoint: %s\n", status.stop_note.c_str(), ckpt.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int TrainResult::exit_code() const { return stop_signal == 0 ? 0 : 128 + stop_signal; }
+
+TrainResult train(const Config& c) {
   const fs::path out(c.out);
   prepare_output_dir(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
   if (c.profile) profiler::set_enabled(true);
+  const StopSignals stop_signals;  // Note [Graceful stop]
   RunStatus status{.epochs = c.epochs};
   Run r = set_up(c, status, out);
-  if (c.resume && fs::exists(ckpt)) {
-    load_checkpoint(ckpt, r);
-    status.resumed_at = r.start_epoch;
-    std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(r.start_epoch),
-                static_cast<long long>(r.step));
-  }
+  if (c.resume && fs::exists(ckpt)) resume_from(ckpt, r, status);
   // Note [Resuming a log] in viz/csv_logger.h: rows past the checkpoint go.
   const bool resumed = status.resumed_at >= 0;
-  viz::CsvLogger metrics = resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.start_epoch)
+  viz::CsvLogger metrics = resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.resume_at.epoch)
                                    : viz::CsvLogger(csv, kEpochColumns);
   viz::CsvLogger step_log = resumed ? viz::CsvLogger::resume(steps_csv, kStepColumns, r.step)
                                     : viz::CsvLogger(steps_csv, kStepColumns);
@@ -470,15 +471,22 @@ double train(const Config& c) {
     std::printf("TensorBoard events: %s\n", status.tensorboard.c_str());
   }
 
-  double test_accuracy = 0;
-  for (int64_t epoch = r.start_epoch; epoch < c.epochs; ++epoch) {
-    const EpochResult e = train_epoch(c, r, epoch, step_log);
-    EvalDetails details;
+  TrainResult result;
+  EvalDetails details;
+  TrainingPosition from = r.resume_at;
+  for (int64_t epoch = r.resume_at.epoch; epoch < c.epochs; ++epoch, from = TrainingPosition{.step = r.step}) {
+    const EpochResult e = train_epoch(c, r, epoch, from, step_log);
+    if (!e.complete && stop_requested()) {
+      result.stop_signal = stop_requested();
+      save_stopped(c, r, epoch, e, out, details, status, result.stop_signal);
+      break;
+    }
+    details = {};
     const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details);
-    test_accuracy = test.accuracy;
+    result.test_accuracy = test.accuracy;
     const double lr = r.opt->param_groups()[0].lr();
     std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
-                static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), e.loss, 100.0 * e.accuracy,
+                static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs), e.loss(), 100.0 * e.accuracy(),
                 test.loss, 100 * test.accuracy, lr, e.seconds, e.seen / e.seconds);
     if (r.graphed)
       std::printf("  CUDA graph: %lld steps replayed, %lld eager so far%s%s\n",
@@ -486,23 +494,38 @@ double train(const Config& c) {
                   r.graphed->failure().empty() ? "" : "; the capture failed, steps run eagerly: ",
                   r.graphed->failure().c_str());
     std::fflush(stdout);
-    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss, e.accuracy, test.loss,
+    // A --max-steps stop mid-epoch logs the partial epoch too; a resume drops
+    // that row (it keeps the rows of completed epochs) and redoes it whole.
+    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss(), e.accuracy(), test.loss,
                  test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});
     if (tensorboard) {
-      tensorboard->add_scalar("loss/train", e.loss, r.step);
+      tensorboard->add_scalar("loss/train", e.loss(), r.step);
       tensorboard->add_scalar("loss/test", test.loss, r.step);
-      tensorboard->add_scalar("accuracy/train", e.accuracy, r.step);
+      tensorboard->add_scalar("accuracy/train", e.accuracy(), r.step);
       tensorboard->add_scalar("accuracy/test", test.accuracy, r.step);
       tensorboard->add_scalar("learning_rate", lr, r.step);
     }
-    save_checkpoint(ckpt, c, r, epoch + 1);
+    const TrainingPosition at = e.complete ? TrainingPosition{.epoch = epoch + 1, .step = r.step}
+                                           : TrainingPosition{.epoch = epoch, .batch = e.batches, .step = r.step,
+                                                              .loss_sum = e.loss_sum, .seconds = e.seconds,
+                                                              .correct = e.correct, .seen = e.seen};
+    save_checkpoint(ckpt, c, r.state(), at);
     r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
-    status.epochs_done = epoch + 1;
+    status.epochs_done = at.epoch;
     write_run_report(out, c, *r.model, details, status);
-    if (c.max_steps > 0 && r.step >= c.max_steps) break;
+    if (!e.complete) break;  // --max-steps
+    if (stop_requested() != 0) {  // the signal came while the epoch ended: its checkpoint is already written
+      result.stop_signal = stop_requested();
+      status.stop_note = std::string("stopped by ") + (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                         " after epoch " + std::to_string(epoch + 1) +
+                         "; to continue exactly, run the same command with --resume";
+      write_run_report(out, c, *r.model, details, status);
+      std::printf("%s\n", status.stop_note.c_str());
+      break;
+    }
   }
   report_profile(out);
-  return test_accuracy;
+  return result;
 }
 
 double evaluate_file(const std::string& path, const Config& config) {

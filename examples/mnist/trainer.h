@@ -12,9 +12,19 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+namespace ember {
+class Tensor;
+namespace optim {
+class Optimizer;
+class LRScheduler;
+}  // namespace optim
+}  // namespace ember
 
 namespace ember::mnist {
 
@@ -56,10 +66,22 @@ struct Config {
 // --epochs default): 15 on the 8k digits, 25 on Fashion-MNIST.
 inline int64_t default_epochs(const std::string& dataset) { return dataset == "fashion" ? 25 : 15; }
 
+struct TrainResult {
+  double test_accuracy = 0;  // the last evaluation's
+  int stop_signal = 0;       // SIGINT or SIGTERM when one stopped the run (Note [Graceful stop] in stop.h)
+  int exit_code() const;     // 0, or 128 + the signal, as a shell reports a signal's death
+};
+
 // Trains per the config, writing metrics.csv, steps.csv, config.json,
 // checkpoint.safetensors, model.safetensors, the charts and report.html into
-// config.out (run_report.h). Returns the final test accuracy.
-double train(const Config& config);
+// config.out (run_report.h). SIGINT and SIGTERM stop it after the current
+// step, with a checkpoint to resume from.
+TrainResult train(const Config& config);
+
+// The optimizer and learning-rate schedule a config names (the schedule
+// steps once per batch; null for --schedule none).
+std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params);
+std::shared_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimizer& opt, int64_t steps_per_epoch);
 
 // Evaluates a checkpoint or model file on the test split; prints and
 // returns the accuracy.

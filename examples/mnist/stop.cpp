@@ -1,0 +1,63 @@
+// Note [Graceful stop] in stop.h.
+#include "stop.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+#include <ember/core/error.h>
+
+namespace ember::mnist {
+
+namespace {
+
+std::atomic<int> g_requested{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the handler may only touch a lock-free atomic");
+
+struct sigaction g_old_int, g_old_term;
+bool g_installed = false;
+
+void write_stderr(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  (void)!::write(STDERR_FILENO, s, n);
+}
+
+extern "C" void on_stop_signal(int sig) {
+  int expected = 0;
+  if (g_requested.compare_exchange_strong(expected, sig)) {
+    write_stderr(sig == SIGINT
+                     ? "\nSIGINT: stopping after this step to save a checkpoint (Ctrl-C again: stop now)\n"
+                     : "\nSIGTERM: stopping after this step to save a checkpoint (again: stop now)\n");
+    return;
+  }
+  // The second signal: die of it, now.
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+StopSignals::StopSignals() {
+  EMBER_CHECK(!g_installed, ValueError, "StopSignals: already installed");
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // reads and writes in progress carry on rather than fail with EINTR
+  ::sigaction(SIGINT, &sa, &g_old_int);
+  ::sigaction(SIGTERM, &sa, &g_old_term);
+  g_installed = true;
+}
+
+StopSignals::~StopSignals() {
+  ::sigaction(SIGINT, &g_old_int, nullptr);
+  ::sigaction(SIGTERM, &g_old_term, nullptr);
+  g_installed = false;
+}
+
+int stop_requested() { return g_requested.load(std::memory_order_relaxed); }
+
+void clear_stop_request() { g_requested.store(0); }
+
+}  // namespace ember::mnist

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Graceful stop (Note [Graceful stop] in examples/mnist/stop.h): SIGINT or
+# SIGTERM mid-epoch finishes the step, writes a mid-epoch checkpoint and the
+# report, and exits 130 or 143; --resume then ends with the same weights,
+# metrics.csv and steps.csv as an uninterrupted run. A second SIGINT kills
+# at once, and the last whole checkpoint still resumes exactly. --max-steps
+# mid-epoch resumes exactly too. Exits 77 (skipped) without prepared data.
+set -euo pipefail
+bin=$1
+source "$(dirname "$0")/require_digits.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# cnn: dropout (the generator's state) and batch norm (running statistics).
+# 600 images in batches of 100: 6 steps an epoch.
+common=(--data-dir "$data" --model cnn --epochs 2 --batch-size 100 --seed 3 --augment 1 --train-limit 600)
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Every run uses the same --out, so the files differ only if the training does.
+"$bin" train "${common[@]}" --out "$work/run" > "$work/straight.log"
+mv "$work/run" "$work/straight"
+
+same_as_straight() {  # $1: what was done
+  cmp -s "$work/straight/model.safetensors" "$work/run/model.safetensors" || fail "$1: the final weights differ"
+  diff <(cut -d, -f1-7 "$work/straight/metrics.csv") <(cut -d, -f1-7 "$work/run/metrics.csv") ||
+    fail "$1: metrics.csv differs"
+  diff "$work/straight/steps.csv" "$work/run/steps.csv" || fail "$1: steps.csv differs"
+}
+
+# Starts a run in the background and waits for its steps.csv to hold $1 rows.
+start_and_wait_for_step() {
+  rm -rf "$work/run"
+  "$bin" train "${common[@]}" --out "$work/run" > "$work/stopped.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 6000); do
+    [ "$(cat "$work/run/steps.csv" 2>/dev/null | wc -l)" -gt "$1" ] && return 0
+    kill -0 $pid 2>/dev/null || fail "the run ended before step $1: $(tail -3 "$work/stopped.log")"
+    sleep 0.05
+  done
+  fail "no step $1 after 300 s"
+}
+
+for signal in INT TERM; do
+  want=$([ $signal = INT ] && echo 130 || echo 143)
+  start_and_wait_for_step 8  # epoch 2's second step is under way or done
+  kill -$signal $pid
+  rc=0
+  wait $pid || rc=$?
+  [ $rc = "$want" ] || fail "SIG$signal: exit status $rc, want $want: $(tail -3 "$work/stopped.log")"
+  grep -q "stopped by SIG$signal" "$work/stopped.log" || fail "SIG$signal: no stop message"
+  grep -q "run the same command with --resume" "$work/run/report.html" || fail "SIG$signal: the report says nothing"
+  "$bin" train "${common[@]}" --out "$work/run" --resume > "$work/resumed.log"
+  grep -q "resumed from" "$work/resumed.log" || fail "SIG$signal: did not resume"
+  same_as_straight "SIG$signal and --resume"
+done
+grep -q "in epoch 2 at batch" "$work/resumed.log" || echo "note: the last stop fell on an epoch's end, not mid-epoch"
+
+# Two SIGINTs: the second kills at once, without a new checkpoint; the
+# previous epoch's is whole and resumes exactly.
+# Standard signals do not queue: the second is sent once the first has been
+# taken (its message is out), while the step it waits for still runs.
+start_and_wait_for_step 8
+kill -INT $pid
+for _ in $(seq 3000); do
+  grep -q "SIGINT: stopping after this step" "$work/stopped.log" && break
+  sleep 0.01
+done
+kill -INT $pid 2>/dev/null || true
+rc=0
+wait $pid || rc=$?
+[ $rc = 130 ] || fail "two SIGINTs: exit status $rc, want 130 (killed by SIGINT)"
+if grep -q "stopped by SIGINT" "$work/stopped.log"; then
+  echo "note: the first SIGINT's stop finished before the second came"
+fi
+"$bin" train "${common[@]}" --out "$work/run" --resume > "$work/resumed.log"
+same_as_straight "two SIGINTs and --resume"
+
+# --max-steps mid-epoch: the checkpoint holds the position, the resume
+# drops the partial epoch's metrics row and redoes the epoch's remainder.
+rm -rf "$work/run"
+"$bin" train "${common[@]}" --out "$work/run" --max-steps 9 > "$work/first.log"
+"$bin" train "${common[@]}" --out "$work/run" --resume > "$work/resumed.log"
+grep -q "in epoch 2 at batch 3 of 6 (step 9)" "$work/resumed.log" ||
+  fail "--max-steps 9: $(grep resumed "$work/resumed.log")"
+same_as_straight "--max-steps 9 and --resume"
+echo "graceful stop: SIGINT, SIGTERM, two SIGINTs and --max-steps all resume to identical weights and metrics"
