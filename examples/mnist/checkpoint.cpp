@@ -160,6 +160,16 @@ TrainingPosition load_checkpoint(const std::filesystem::path& path, const Traini
 }
 
 TrainingPosition check_checkpoint_bytes(std::string_view bytes) {
+  // A fuzz input must not leave its seed behind, nor the weights drawn for
+  // the fresh model (restore_checkpoint sets the generator last, and only
+  // once everything else has loaded).
+  struct KeepGenerator {
+    uint64_t seed = default_generator().seed(), offset = default_generator().offset();
+    ~KeepGenerator() {
+      default_generator().manual_seed(seed);
+      default_generator().set_offset(offset);
+    }
+  } keep;
   const SafetensorsContents file = deserialize_safetensors(bytes, "<checkpoint>");
   const Reader m(file, "<checkpoint>");
   const nlohmann::json j = m.json("config");
@@ -172,13 +182,7 @@ TrainingPosition check_checkpoint_bytes(std::string_view bytes) {
   std::shared_ptr<nn::Module> model = make_model(c.model);
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, model->parameters());
   std::shared_ptr<optim::LRScheduler> schedule = make_schedule(c, *opt, /*steps_per_epoch=*/1);
-  // A fuzz input must not leave its seed behind (restore_checkpoint sets the
-  // generator last, only once everything else has loaded).
-  const uint64_t seed = default_generator().seed(), offset = default_generator().offset();
-  TrainingPosition p = restore_checkpoint(file, "<checkpoint>", {*model, *opt, schedule.get()});
-  default_generator().manual_seed(seed);
-  default_generator().set_offset(offset);
-  return p;
+  return restore_checkpoint(file, "<checkpoint>", {*model, *opt, schedule.get()});
 }
 
 }  // namespace ember::mnist
