@@ -6,8 +6,8 @@
 #
 # Half the kills come at a random time; half at an injected point inside a
 # write (EMBER_FAULT=kill@POINT:FILE#K, Note [Fault injection] in
-# core/fault.h): mid-write, before fsync, before rename, after rename, or
-# mid-row in a log. A run may be killed again while it resumes (--chain).
+# core/fault.h), each point in turn with a random K: mid-write, before
+# fsync, before rename, after rename, or mid-row in a log. A run may be killed again while it resumes (--chain).
 #
 #   bash scripts/kill_resume.sh [--bin PATH] [--kills N] [--seed S] [--csv FILE] [--chain]
 #
@@ -64,13 +64,14 @@ for i in $(seq 1 "$kills"); do
     kill -KILL $pid 2>/dev/null || true
     wait $pid 2>/dev/null && killed=no || killed=yes
   else
-    pick=${points[$((r1 % ${#points[@]}))]}
+    pick=${points[$(((i / 2 - 1) % ${#points[@]}))]}  # each point in turn; K at random
     max=${pick##*#}
     spec="kill@${pick%#*}#$((1 + r2 % max))"
     how="EMBER_FAULT=$spec" where=${pick%#*}
-    # In a subshell, whose stderr takes the shell's "Killed" notice.
-    (EMBER_FAULT=$spec "$bin" train "${common[@]}" --out "$work/run" > "$work/killed.log" 2>&1) 2>/dev/null &&
-      killed=no || killed=yes
+    # In the background, so that the shell's "Killed" notice goes to wait's
+    # stderr, which is silenced, rather than into the table.
+    EMBER_FAULT=$spec "$bin" train "${common[@]}" --out "$work/run" > "$work/killed.log" 2>&1 &
+    wait $! 2>/dev/null && killed=no || killed=yes
   fi
   # Resume (with --chain, the resume is killed once more at a random time first).
   resumed_at=$( [ -e "$work/run/checkpoint.safetensors" ] && echo "checkpoint" || echo "start")

@@ -82,4 +82,16 @@ rm -rf "$work/run"
 grep -q "in epoch 2 at batch 3 of 6 (step 9)" "$work/resumed.log" ||
   fail "--max-steps 9: $(grep resumed "$work/resumed.log")"
 same_as_straight "--max-steps 9 and --resume"
-echo "graceful stop: SIGINT, SIGTERM, two SIGINTs and --max-steps all resume to identical weights and metrics"
+# SIGKILL just after the last checkpoint's rename: the resume has nothing
+# to train, and the final files must still be the uninterrupted run's
+# (scripts/kill_resume.sh once found model.safetensors left a step behind).
+rm -rf "$work/run"
+rc=0
+EMBER_FAULT="kill@renamed:checkpoint#2" "$bin" train "${common[@]}" --out "$work/run" > "$work/first.log" 2>&1 &
+wait $! 2>/dev/null || rc=$?
+[ $rc = 137 ] || fail "kill@renamed:checkpoint#2: exit status $rc, want 137 (SIGKILL)"
+"$bin" train "${common[@]}" --out "$work/run" --resume > "$work/resumed.log"
+grep -q "nothing left to train" "$work/resumed.log" || fail "the resume after the last checkpoint trained again"
+same_as_straight "a kill after the last checkpoint and --resume"
+echo "graceful stop: SIGINT, SIGTERM, two SIGINTs, --max-steps and a kill after the last checkpoint all resume to" \
+  "identical weights and metrics"

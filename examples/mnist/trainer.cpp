@@ -509,8 +509,12 @@ TrainResult train(const Config& c) {
                                            : TrainingPosition{.epoch = epoch, .batch = e.batches, .step = r.step,
                                                               .loss_sum = e.loss_sum, .seconds = e.seconds,
                                                               .correct = e.correct, .seen = e.seen};
-    save_checkpoint(ckpt, c, r.state(), at);
+    // The weights first, then the checkpoint that says they are done: a kill
+    // between the two resumes from the previous checkpoint and writes both
+    // again. (The other order left the final model.safetensors stale after a
+    // kill just past the last checkpoint: scripts/kill_resume.sh found it.)
     r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    save_checkpoint(ckpt, c, r.state(), at);
     status.epochs_done = at.epoch;
     write_run_report(out, c, *r.model, details, status);
     if (!e.complete) break;  // --max-steps
@@ -523,6 +527,15 @@ TrainResult train(const Config& c) {
       std::printf("%s\n", status.stop_note.c_str());
       break;
     }
+  }
+  if (resumed && r.resume_at.epoch >= c.epochs) {
+    // Nothing left to train, but the run may have died before its last
+    // files: evaluate, and write the weights and the report again.
+    std::printf("nothing left to train: the checkpoint is at the end of epoch %lld\n",
+                static_cast<long long>(r.resume_at.epoch));
+    result.test_accuracy = evaluate(*r.model, r.test_loader, r.device, &details).accuracy;
+    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    write_run_report(out, c, *r.model, details, status);
   }
   report_profile(out);
   return result;
