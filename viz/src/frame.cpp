@@ -54,9 +54,18 @@ Plot draw_frame(Svg& svg, const FrameSpec& spec) {
   p.right = svg.width() - 24 - legend_width(spec.legend);
   p.bottom = svg.height() - 30 - (spec.x_label.empty() ? 0 : 22) - (spec.note.empty() ? 0 : 16);
   // Long category names are turned 30 degrees so they do not overlap.
-  const double band = categorical ? (p.right - p.left) / spec.categories.size() : 0;
+  double band = categorical ? (p.right - p.left) / spec.categories.size() : 0;
   const bool turn = categorical && x_label_w > band * 0.95;
-  if (turn) p.bottom -= std::min(x_label_w * 0.5, svg.height() * 0.3);
+  if (turn) {
+    p.bottom -= std::min(x_label_w * 0.5, svg.height() * 0.3);
+    // A turned name runs down and left from its band's centre, cos 30 deg of
+    // its width: the first one must stay inside the picture.
+    const double first_reach = text_width(spec.categories[0], style::kTickSize) * 0.87 + 8;
+    if (first_reach - band / 2 > p.left) {
+      p.left = std::min(first_reach - band / 2, svg.width() * 0.4);
+      band = (p.right - p.left) / spec.categories.size();
+    }
+  }
 
   p.y = {spec.y.lo, spec.y.hi, p.bottom, p.top, spec.log_y};
   p.x = {spec.x.lo, spec.x.hi, p.left, p.right, spec.log_x};
