@@ -64,11 +64,16 @@ std::string csv_rows_up_to(std::string_view text, const std::vector<std::string>
   EMBER_CHECK(header == join(columns), FileError, "cannot resume ", source, ": its header is '", header,
               "' but this run logs '", join(columns), "'");
   kept = header + "\n";
-  while (std::getline(in, line)) {
+  for (size_t n = 2; std::getline(in, line); ++n) {
     if (line.empty()) continue;
+    const std::vector<std::string> cells = split_line(line);
     double key;
     // A torn last line (no number in front) goes too: it was never complete.
-    if (parse_number(split_line(line)[0], key) && key <= keep_up_to) kept += line + "\n";
+    if (!parse_number(cells[0], key) || !(key <= keep_up_to)) continue;
+    // A kept row must read back (read_csv refuses rows wider than the header).
+    EMBER_CHECK(cells.size() <= columns.size(), FileError, "cannot resume ", source, ": line ", n, " has ",
+                cells.size(), " cells but the header has ", columns.size());
+    kept += line + "\n";
   }
   return kept;
 }

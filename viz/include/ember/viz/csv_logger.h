@@ -64,7 +64,8 @@ CsvTable parse_csv(std::string_view text, const std::string& source = "<memory>"
 
 // The text CsvLogger::resume writes back for a log holding `text`: its
 // header line (FileError unless it equals `columns`), then the rows whose
-// first cell is a number <= keep_up_to (Note [Resuming a log]).
+// first cell is a number <= keep_up_to (Note [Resuming a log]). A kept row
+// with more cells than the header is a FileError: read_csv would refuse it.
 std::string csv_rows_up_to(std::string_view text, const std::vector<std::string>& columns, double keep_up_to,
                            const std::string& source = "<memory>");
 
