@@ -106,7 +106,7 @@ Config Config::from_json_text(std::string_view text, const std::string& source) 
   json j;
   try {
     j = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     std::string msg = e.what();  // "[json.exception.parse_error.101] parse error at ..."
     if (auto cut = msg.find("] "); cut != std::string::npos) msg = msg.substr(cut + 2);
     throw FileError(source + ": not valid JSON: " + msg);
