@@ -36,6 +36,15 @@ if(EMBER_SANITIZE)
   target_compile_definitions(ember_options INTERFACE EMBER_SANITIZE=1)
 endif()
 
+# libFuzzer's coverage instrumentation in every Ember library; the fuzz
+# programs themselves link with -fsanitize=fuzzer (tests/fuzz/CMakeLists.txt).
+if(EMBER_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "EMBER_FUZZ=ON needs Clang for libFuzzer (scripts/fuzz.sh configures build/fuzz with clang-14)")
+  endif()
+  target_compile_options(ember_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=fuzzer-no-link>)
+endif()
+
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})

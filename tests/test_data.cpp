@@ -133,6 +133,22 @@ TEST_CASE("IDX bytes follow the format exactly") {
   REQUIRE(read_idx(dir / "f32.idx").to_vector<float>() == std::vector<float>{1.5f});
 }
 
+TEST_CASE("parse_idx reads IDX bytes held in memory, raw or gzip, with read_idx's checks") {
+  TempDir dir;
+  const std::vector<uint8_t> raw = {0, 0, 0x08, 1, 0, 0, 0, 2, 7, 9};
+  auto text = [](const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); };
+  REQUIRE(parse_idx(text(raw)).to_vector<uint8_t>() == std::vector<uint8_t>{7, 9});
+  REQUIRE_THROWS_WITH_ALL(parse_idx(text(raw).substr(0, 9), "mem.idx"), FileError, "parse_idx: mem.idx: truncated");
+  // gzip, whole and split into two members (as `cat a.gz b.gz` makes)
+  write_gzip(dir / "a.gz", std::vector<uint8_t>(raw.begin(), raw.begin() + 5));
+  write_gzip(dir / "b.gz", std::vector<uint8_t>(raw.begin() + 5, raw.end()));
+  std::vector<uint8_t> two = read_bytes(dir / "a.gz"), b = read_bytes(dir / "b.gz");
+  two.insert(two.end(), b.begin(), b.end());
+  REQUIRE(parse_idx(text(two)).to_vector<uint8_t>() == std::vector<uint8_t>{7, 9});
+  // Anything but another member after the last one is corrupt.
+  REQUIRE_THROWS_WITH_ALL(parse_idx(text(two) + "junk", "mem.gz"), FileError, "mem.gz", "corrupt gzip");
+}
+
 TEST_CASE("Broken IDX files throw FileError naming the file and the problem") {
   TempDir dir;
   const std::vector<uint8_t> good = {0, 0, 0x08, 1, 0, 0, 0, 4, 9, 8, 7, 6};
@@ -147,6 +163,8 @@ TEST_CASE("Broken IDX files throw FileError naming the file and the problem") {
   expect("long.idx", {0, 0, 0x08, 1, 0, 0, 0, 2, 1, 2, 3}, "size mismatch");
   expect("header.idx", {0, 0, 0x08, 3, 0, 0}, "truncated header");
   expect("empty.idx", {}, "too short");
+  // A zero dim makes it empty, but the other dims' strides would overflow int64 (found by tests/fuzz/idx.cpp).
+  expect("zero-huge.idx", {0, 0, 0x08, 3, 0, 0, 0, 0, 0x80, 0, 0, 0, 0x80, 0, 0, 0}, "implausibly large");
   REQUIRE_THROWS_WITH_ALL(read_idx(dir / "missing.idx"), FileError, "missing.idx", "no such file");
 
   write_bytes(dir / "good.idx", good);

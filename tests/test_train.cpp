@@ -11,6 +11,7 @@
 //
 // It needs the prepared digits (bash scripts/prepare_data.sh, which
 // scripts/test.sh runs); without them it says so and passes nothing.
+// At the end: ember-mnist's run config read back from JSON (config.cpp).
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include <ember/optim/optim.h>
 
 #include "../examples/mnist/models.h"
+#include "../examples/mnist/trainer.h"
 #include "support.h"
 
 using namespace ember;
@@ -136,4 +138,38 @@ TEST_CASE("the CPU cache's reserved bytes stop growing after the first epoch", "
                                      << allocated[2]);
   CHECK(reserved[2] <= reserved[1]);
   CHECK(allocated[2] == allocated[1]);
+}
+
+// ---- the run config as JSON (examples/mnist/config.cpp) ------------------------------
+
+TEST_CASE("a run config reads back from JSON, and bad JSON, types or values are errors naming the key", "[config]") {
+  using ember::mnist::Config;
+  Config c;
+  c.model = "lenet";
+  c.lr = 0.1;
+  c.seed = 18446744073709551615ull;
+  const Config back = Config::from_json_text(c.to_json().dump(), "config.json");
+  REQUIRE(back.to_json() == c.to_json());
+  REQUIRE(Config::from_json_text("{}").to_json() == Config{}.to_json());  // absent keys keep their defaults
+  auto error = [](const std::string& text) {
+    try {
+      Config::from_json_text(text, "runs/x/config.json");
+    } catch (const ember::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  REQUIRE_THAT(error("{\"epochs\": "), Catch::Contains("runs/x/config.json: not valid JSON"));
+  // nlohmann reports a number too large for a double as out_of_range, not a parse error (tests/fuzz/config.cpp)
+  REQUIRE_THAT(error("{\"lr\": 1e999}"), Catch::Contains("not valid JSON") && Catch::Contains("number overflow"));
+  REQUIRE_THAT(error("[1]"), Catch::Contains("must be a JSON object, got array"));
+  REQUIRE_THAT(error("{\"epochs\": \"15\"}"), Catch::Contains("\"epochs\" must be an integer (in int64 range), got \"15\""));
+  REQUIRE_THAT(error("{\"epochs\": 1e300}"), Catch::Contains("\"epochs\" must be an integer"));
+  REQUIRE_THAT(error("{\"seed\": -1}"), Catch::Contains("\"seed\" must be a non-negative integer, got -1"));
+  REQUIRE_THAT(error("{\"lr\": null}"), Catch::Contains("\"lr\" must be a number, got null"));
+  REQUIRE_THAT(error("{\"resume\": 1, \"detect_anomaly\": 1}"), Catch::Contains("\"detect_anomaly\" must be true or false"));
+  REQUIRE_THAT(error("{\"batch_size\": 0}"), Catch::Contains("\"batch_size\" must be in [1, 2147483648], got 0"));
+  REQUIRE_THAT(error("{\"epochs\": 0}"), Catch::Contains("\"epochs\" must be in [1, 1000000], got 0"));
+  REQUIRE_THAT(error("{\"momentum\": -0.5}"), Catch::Contains("\"momentum\" must be finite, >= 0"));
+  REQUIRE_THAT(error("{\"optimizer\": \"lion\"}"), Catch::Contains("\"optimizer\" must be one of adam, adamw, sgd, got 'lion'"));
 }

@@ -330,6 +330,12 @@ TEST_CASE("csv logger resume keeps one header and drops rows past the checkpoint
   // A different header is refused, naming both.
   REQUIRE_THAT(error_of<FileError>([&] { CsvLogger::resume(dir / "m.csv", {"step", "loss"}, 1); }),
                Catch::Contains("its header is 'epoch,loss' but this run logs 'step,loss'"));
+  // A kept row wider than the header would make the resumed log unreadable
+  // (found by tests/fuzz/csv.cpp); rows past the checkpoint go unread.
+  write_file_atomic(dir / "wide.csv", "epoch,loss\n1,0.5\n2,0.4,9\n3,0.3,9\n");
+  REQUIRE_THAT(error_of<FileError>([&] { CsvLogger::resume(dir / "wide.csv", {"epoch", "loss"}, 2); }),
+               Catch::Contains("cannot resume") && Catch::Contains("line 3 has 3 cells but the header has 2"));
+  REQUIRE(csv_rows_up_to("epoch,loss\n1,0.5\n3,0.3,9\n", {"epoch", "loss"}, 1) == "epoch,loss\n1,0.5\n");
   // No file yet: a fresh log.
   CsvLogger::resume(dir / "new.csv", {"a"}, 0).log({7});
   REQUIRE(read_file(dir / "new.csv") == "a\n7\n");

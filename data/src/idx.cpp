@@ -1,10 +1,12 @@
-// IDX reader and writer (see Note [IDX format] in idx.h). Both go through
-// zlib's gzFile API: on reading it decompresses gzip and passes any other
-// file through unchanged ("transparent" mode), so one code path serves raw
-// and .gz files; on writing, mode "wbT" writes raw bytes through the same
-// calls. A header is validated before any memory is sized from it: a raw
-// file's length must match it, and a gzip file must be large enough to hold
-// it, so a corrupt header cannot make us allocate gigabytes.
+// IDX reader and writer (see Note [IDX format] in idx.h). Reading parses
+// bytes held in memory (parse_idx); read_idx loads the file and hands its
+// bytes over, so files and memory share one parser and every check. Gzip
+// input is inflated in memory with zlib's inflate, piece by piece, so a
+// header is validated before any memory is sized from it: a raw input's
+// length must match it, and a gzip input must be large enough to hold it,
+// so a corrupt header cannot make us allocate gigabytes. Writing goes
+// through zlib's gzFile API, whose mode "wbT" writes raw bytes through the
+// same calls as gzip.
 #include "ember/data/idx.h"
 
 #include <zlib.h>
@@ -14,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -48,8 +51,8 @@ const IdxType* idx_type(uint8_t code) {
   return nullptr;
 }
 
-[[noreturn]] void fail(const char* op, const fs::path& path, const std::string& what) {
-  throw FileError(detail::concat(op, ": ", path.string(), ": ", what));
+[[noreturn]] void fail(const char* op, const std::string& source, const std::string& what) {
+  throw FileError(detail::concat(op, ": ", source, ": ", what));
 }
 
 std::string hex(unsigned v) {
@@ -57,29 +60,74 @@ std::string hex(unsigned v) {
   return std::string("0x") + digits[(v >> 4) & 15] + digits[v & 15];
 }
 
-// zlib's description of the stream's state after a short or failed read.
-std::string gz_problem(gzFile f) {
-  int code = Z_OK;
-  const char* msg = gzerror(f, &code);
-  if (code == Z_BUF_ERROR) return "truncated gzip stream (unexpected end of file)";
-  if (code == Z_OK) return "";
-  std::string text = msg ? msg : "zlib error";
-  if (size_t at = text.rfind(": "); at != std::string::npos) text = text.substr(at + 2);  // zlib prefixes the path
-  return detail::concat("corrupt gzip stream (", text, ")");
-}
-
-// Reads up to n bytes; throws on a zlib error, returns fewer at end of file.
-size_t read_bytes(gzFile f, uint8_t* dst, size_t n, const fs::path& path) {
-  size_t done = 0;
-  while (done < n) {
-    unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
-    int got = gzread(f, dst + done, chunk);
-    if (got < 0) fail("read_idx", path, gz_problem(f));
-    if (got == 0) break;
-    done += static_cast<size_t>(got);
+// The input's bytes as the IDX parser sees them: raw input passes through,
+// gzip input (magic 1f 8b) is inflated on demand, one gzip member after
+// another as gzread does. read() returns fewer bytes than asked only at a
+// clean end; a truncated or corrupt stream throws FileError.
+class IdxBytes {
+ public:
+  IdxBytes(std::string_view in, const char* op, const std::string& source)
+      : in_(in), op_(op), source_(source),
+        gzip_(in.size() >= 2 && uint8_t(in[0]) == 0x1f && uint8_t(in[1]) == 0x8b) {
+    if (!gzip_) return;
+    // 16 + MAX_WBITS: a gzip wrapper (header, CRC32 and length trailer) around deflate.
+    if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) throw OutOfMemory(detail::concat(op, ": zlib cannot start"));
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z_.avail_in = static_cast<uInt>(std::min<size_t>(in.size(), kChunk));
   }
-  return done;
-}
+  ~IdxBytes() {
+    if (gzip_) inflateEnd(&z_);
+  }
+  IdxBytes(const IdxBytes&) = delete;
+  IdxBytes& operator=(const IdxBytes&) = delete;
+
+  bool gzip() const { return gzip_; }
+
+  size_t read(uint8_t* dst, size_t n) {
+    if (!gzip_) {
+      const size_t k = std::min(n, in_.size() - raw_at_);
+      if (k > 0) std::memcpy(dst, in_.data() + raw_at_, k);
+      raw_at_ += k;
+      return k;
+    }
+    size_t done = 0;
+    while (done < n && !finished_) {
+      refill();
+      z_.next_out = dst + done;
+      z_.avail_out = static_cast<uInt>(std::min<size_t>(n - done, kChunk));
+      const uInt before = z_.avail_out;
+      const int rc = inflate(&z_, Z_NO_FLUSH);
+      done += before - z_.avail_out;
+      if (rc == Z_STREAM_END) {
+        refill();
+        if (z_.avail_in == 0) finished_ = true;  // the last member ended where the input does
+        else inflateReset(&z_);                  // another member follows
+      } else if (rc == Z_BUF_ERROR) {  // no progress with room to write: the input ran out
+        fail(op_, source_, "truncated gzip stream (unexpected end of file)");
+      } else if (rc != Z_OK) {
+        fail(op_, source_, detail::concat("corrupt gzip stream (", z_.msg ? z_.msg : "zlib error", ")"));
+      }
+    }
+    return done;
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 30;  // zlib counts in 32-bit uInt
+  // zlib sees at most kChunk input bytes at a time; give it the next piece.
+  void refill() {
+    if (z_.avail_in > 0) return;
+    const size_t used = static_cast<size_t>(reinterpret_cast<const char*>(z_.next_in) - in_.data());
+    z_.avail_in = static_cast<uInt>(std::min(in_.size() - used, kChunk));
+  }
+
+  std::string_view in_;
+  const char* op_;
+  const std::string& source_;
+  const bool gzip_;
+  z_stream z_{};
+  size_t raw_at_ = 0;
+  bool finished_ = false;
+};
 
 uint64_t load_be(const uint8_t* p, size_t bytes) {
   uint64_t v = 0;
@@ -121,57 +169,50 @@ void decode(const std::vector<uint8_t>& bytes, const IdxType& type, const Tensor
   }
 }
 
-}  // namespace
-
-Tensor read_idx(const fs::path& path) {
-  std::error_code ec;
-  EMBER_CHECK(fs::is_regular_file(path, ec), FileError, "read_idx: ", path.string(), ": no such file");
-  GzFile file(gzopen(path.c_str(), "rb"));
-  if (!file) fail("read_idx", path, "cannot open for reading");
-  gzbuffer(file.get(), 1 << 17);
-
+// The whole IDX parse; `op` and `source` name the input in every error.
+Tensor parse(std::string_view bytes, const char* op, const std::string& source) {
+  IdxBytes in(bytes, op, source);
   uint8_t head[4];
-  if (read_bytes(file.get(), head, 4, path) < 4) {
-    std::string why = gz_problem(file.get());
-    fail("read_idx", path, why.empty() ? "too short for an IDX header (needs 4 bytes)" : why);
-  }
+  if (in.read(head, 4) < 4) fail(op, source, "too short for an IDX header (needs 4 bytes)");
   if (head[0] != 0 || head[1] != 0)
-    fail("read_idx", path, detail::concat("bad magic ", hex(head[0]), " ", hex(head[1]),
-                                          " (an IDX file starts with 0x00 0x00)"));
+    fail(op, source, detail::concat("bad magic ", hex(head[0]), " ", hex(head[1]),
+                                    " (an IDX file starts with 0x00 0x00)"));
   const IdxType* type = idx_type(head[2]);
   if (!type)
-    fail("read_idx", path, detail::concat("unknown IDX type code ", hex(head[2]),
-                                          " (known: 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, "
-                                          "0x0d float32, 0x0e float64)"));
+    fail(op, source, detail::concat("unknown IDX type code ", hex(head[2]),
+                                    " (known: 0x08 uint8, 0x09 int8, 0x0b int16, 0x0c int32, "
+                                    "0x0d float32, 0x0e float64)"));
   const int ndim = head[3];
-  if (ndim == 0) fail("read_idx", path, "header has 0 dims");
+  if (ndim == 0) fail(op, source, "header has 0 dims");
 
   std::vector<uint8_t> dims_raw(4 * static_cast<size_t>(ndim));
-  if (read_bytes(file.get(), dims_raw.data(), dims_raw.size(), path) < dims_raw.size()) {
-    std::string why = gz_problem(file.get());
-    fail("read_idx", path, why.empty() ? detail::concat("truncated header (", ndim, " dims announced)") : why);
-  }
+  if (in.read(dims_raw.data(), dims_raw.size()) < dims_raw.size())
+    fail(op, source, detail::concat("truncated header (", ndim, " dims announced)"));
+  // `span` is the product of the non-zero dims: the strides reach it even
+  // when a zero dim makes the tensor empty, so it is what must stay small
+  // ([0, 2^31, 2^31] holds nothing, yet its strides overflow int64).
   Shape shape(ndim);
-  uint64_t count = 1;
+  uint64_t count = 1, span = 1;
   for (int d = 0; d < ndim; ++d) {
     shape[d] = static_cast<int64_t>(load_be(&dims_raw[4 * d], 4));
-    if (__builtin_mul_overflow(count, static_cast<uint64_t>(shape[d]), &count) || count > (uint64_t{1} << 40))
-      fail("read_idx", path, detail::concat("header dims ", shape_str(shape), " are implausibly large"));
+    count *= static_cast<uint64_t>(shape[d]);  // <= span: cannot overflow
+    if (__builtin_mul_overflow(span, std::max<uint64_t>(shape[d], 1), &span) || span > (uint64_t{1} << 40))
+      fail(op, source, detail::concat("header dims ", shape_str(shape), " are implausibly large"));
   }
   const uint64_t header_bytes = 4 + 4 * static_cast<uint64_t>(ndim);
   const uint64_t payload = count * type->bytes;
 
-  // Bound the payload before sizing memory from it: a raw file's length
+  // Bound the payload before sizing memory from it: a raw input's length
   // must match the header exactly, and deflate expands at most 1032:1, so
-  // a gzip file cannot hold more than ~1032 times its own size.
-  const uint64_t file_size = fs::file_size(path, ec);
-  if (!ec && gzdirect(file.get()) && file_size != header_bytes + payload)
-    fail("read_idx", path, detail::concat(file_size < header_bytes + payload ? "truncated: " : "size mismatch: ",
-                                          "file has ", file_size, " bytes but header dims ", shape_str(shape), " of ",
-                                          type->name, " need ", header_bytes + payload));
-  if (!ec && !gzdirect(file.get()) && payload > 1100 * file_size)
-    fail("read_idx", path, detail::concat("header dims ", shape_str(shape), " of ", type->name, " need ", payload,
-                                          " bytes, more than a gzip file of ", file_size, " bytes can hold"));
+  // a gzip input cannot hold more than ~1032 times its own size.
+  const uint64_t size = bytes.size();
+  if (!in.gzip() && size != header_bytes + payload)
+    fail(op, source, detail::concat(size < header_bytes + payload ? "truncated: " : "size mismatch: ", "file has ",
+                                    size, " bytes but header dims ", shape_str(shape), " of ", type->name, " need ",
+                                    header_bytes + payload));
+  if (in.gzip() && payload > 1100 * size)
+    fail(op, source, detail::concat("header dims ", shape_str(shape), " of ", type->name, " need ", payload,
+                                    " bytes, more than a gzip file of ", size, " bytes can hold"));
 
   // uint8 data goes straight into the tensor; wider types via a byte buffer.
   Tensor out = make_empty(shape, type->dtype, kCPU);
@@ -183,23 +224,34 @@ Tensor read_idx(const fs::path& path) {
     buffer.resize(static_cast<size_t>(payload));
     dst = buffer.data();
   }
-  if (size_t got = read_bytes(file.get(), dst, static_cast<size_t>(payload), path); got < payload) {
-    std::string why = gz_problem(file.get());
-    fail("read_idx", path, detail::concat(why.empty() ? "truncated" : why, ": data has ", got,
-                                          " bytes but header dims ", shape_str(shape), " of ", type->name, " need ",
-                                          payload));
-  }
+  if (size_t got = in.read(dst, static_cast<size_t>(payload)); got < payload)
+    fail(op, source, detail::concat("truncated: data has ", got, " bytes but header dims ", shape_str(shape), " of ",
+                                    type->name, " need ", payload));
   // One more byte must hit a clean end: this also makes zlib check the gzip
   // trailer's CRC and length, which a read of exactly `payload` bytes skips.
   uint8_t extra[4096];
   size_t trailing = 0, got = 0;
-  while ((got = read_bytes(file.get(), extra, sizeof extra, path)) > 0) trailing += got;
-  if (std::string why = gz_problem(file.get()); !why.empty()) fail("read_idx", path, why);
+  while ((got = in.read(extra, sizeof extra)) > 0) trailing += got;
   if (trailing > 0)
-    fail("read_idx", path, detail::concat("size mismatch: ", trailing, " bytes after the data that header dims ",
-                                          shape_str(shape), " of ", type->name, " describe"));
+    fail(op, source, detail::concat("size mismatch: ", trailing, " bytes after the data that header dims ",
+                                    shape_str(shape), " of ", type->name, " describe"));
   if (type->code != 0x08) decode(buffer, *type, out);
   return out;
+}
+
+}  // namespace
+
+Tensor parse_idx(std::string_view bytes, const std::string& source) { return parse(bytes, "parse_idx", source); }
+
+Tensor read_idx(const fs::path& path) {
+  std::error_code ec;
+  EMBER_CHECK(fs::is_regular_file(path, ec), FileError, "read_idx: ", path.string(), ": no such file");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail("read_idx", path, "cannot open for reading");
+  std::string bytes(fs::file_size(path, ec), '\0');
+  if (ec || !file.read(bytes.data(), static_cast<std::streamsize>(bytes.size())) || file.peek() != EOF)
+    fail("read_idx", path, "cannot read the whole file (did it change while being read?)");
+  return parse(bytes, "read_idx", path.string());
 }
 
 namespace {

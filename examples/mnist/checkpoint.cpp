@@ -172,13 +172,8 @@ TrainingPosition check_checkpoint_bytes(std::string_view bytes) {
   } keep;
   const SafetensorsContents file = deserialize_safetensors(bytes, "<checkpoint>");
   const Reader m(file, "<checkpoint>");
-  const nlohmann::json j = m.json("config");
-  Config c;
-  try {
-    c = Config::from_json(j);
-  } catch (const nlohmann::json::exception& e) {
-    m.fail("config", std::string("does not hold a run config: ") + e.what());
-  }
+  // The config's own reader checks types and ranges (examples/mnist/config.cpp).
+  const Config c = Config::from_json_text(m.text("config"), "<checkpoint>: checkpoint metadata 'config'");
   std::shared_ptr<nn::Module> model = make_model(c.model);
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, model->parameters());
   std::shared_ptr<optim::LRScheduler> schedule = make_schedule(c, *opt, /*steps_per_epoch=*/1);

@@ -34,47 +34,6 @@ namespace ember::mnist {
 
 namespace fs = std::filesystem;
 
-nlohmann::json Config::to_json() const {
-  return {{"model", model}, {"dataset", dataset}, {"data_dir", data_dir}, {"device", device}, {"dtype", dtype},
-          {"epochs", epochs}, {"batch_size", batch_size}, {"optimizer", optimizer}, {"lr", lr},
-          {"momentum", momentum}, {"weight_decay", weight_decay}, {"schedule", schedule},
-          {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
-          {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
-          {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every},
-          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}};
-}
-
-Config Config::from_json(const nlohmann::json& j) {
-  Config c;
-  c.model = j.value("model", c.model);
-  c.dataset = j.value("dataset", c.dataset);
-  c.data_dir = j.value("data_dir", c.data_dir);
-  c.device = j.value("device", c.device);
-  c.dtype = j.value("dtype", c.dtype);
-  c.epochs = j.value("epochs", c.epochs);
-  c.batch_size = j.value("batch_size", c.batch_size);
-  c.optimizer = j.value("optimizer", c.optimizer);
-  c.lr = j.value("lr", c.lr);
-  c.momentum = j.value("momentum", c.momentum);
-  c.weight_decay = j.value("weight_decay", c.weight_decay);
-  c.schedule = j.value("schedule", c.schedule);
-  c.warmup_epochs = j.value("warmup_epochs", c.warmup_epochs);
-  c.augment = j.value("augment", c.augment);
-  c.flip = j.value("flip", c.flip);
-  c.label_smoothing = j.value("label_smoothing", c.label_smoothing);
-  c.seed = j.value("seed", c.seed);
-  c.threads = j.value("threads", c.threads);
-  c.out = j.value("out", c.out);
-  c.max_steps = j.value("max_steps", c.max_steps);
-  c.train_limit = j.value("train_limit", c.train_limit);
-  c.tensorboard = j.value("tensorboard", c.tensorboard);
-  c.kernels = j.value("kernels", c.kernels);
-  c.sync_every = j.value("sync_every", c.sync_every);
-  c.cuda_graph = j.value("cuda_graph", c.cuda_graph);
-  c.detect_anomaly = j.value("detect_anomaly", c.detect_anomaly);
-  return c;
-}
-
 namespace {
 
 DType dtype_of_name(const std::string& s) {
@@ -546,7 +505,7 @@ double evaluate_file(const std::string& path, const Config& config) {
   SafetensorsContents file = load_safetensors(path);
   Config c = config;
   if (auto it = file.metadata.find("config"); it != file.metadata.end()) {
-    Config saved = Config::from_json(nlohmann::json::parse(it->second));
+    const Config saved = Config::from_json_text(it->second, path + ": metadata \"config\"");
     c.model = saved.model;
     c.dtype = saved.dtype;
   }

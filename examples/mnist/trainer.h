@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,8 +59,17 @@ struct Config {
   int64_t sync_every = 0;   // read the step metrics every N steps (0: 1 on the CPU, 25 on a GPU); trainer.cpp
   bool detect_anomaly = false;  // stop at the first NaN/Inf, naming the op (Note [Anomaly mode])
 
+  // As config.json and a checkpoint's "config" metadata hold it (config.cpp).
   nlohmann::json to_json() const;
-  static Config from_json(const nlohmann::json& j);
+  // The inverse of to_json, validated. Absent keys keep their defaults; a
+  // value of the wrong JSON type is a FileError naming `source` and the key,
+  // a value out of range (validate) a ValueError.
+  static Config from_json(const nlohmann::json& j, const std::string& source = "run config");
+  // The same from JSON text; text that is not JSON is a FileError.
+  static Config from_json_text(std::string_view text, const std::string& source = "run config");
+  // Throws ValueError, prefixed with `where`, for a value train() cannot run
+  // with (epochs < 1, a NaN learning rate, an unknown optimizer name...).
+  void validate(const std::string& where = "run config") const;
 };
 
 // The default recipe's epoch count for a dataset (the command line's

@@ -306,7 +306,10 @@ void CpuBackend::softmax(const ExecContext&, const TensorView& out, const Tensor
                          bool log) {
   EMBER_DISPATCH_FLOATING(a.dtype, "softmax", [&] {
     using T = scalar_t;
-    auto [outer, size, inner] = split_at(a.shape, dim);
+    // Plain copies of the split: Clang before 16 cannot capture structured
+    // bindings in a lambda (C++20's P1091), and scripts/fuzz.sh uses clang-14.
+    const auto [outer_, size_, inner_] = split_at(a.shape, dim);
+    const int64_t outer = outer_, size = size_, inner = inner_;
     const T* x = a.ptr<T>();
     T* y = out.ptr<T>();
     // One row (fixed o and i) at a time; rows are independent, so threads take whole rows.

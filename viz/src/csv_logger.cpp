@@ -58,24 +58,33 @@ CsvLogger::CsvLogger(const fs::path& path, std::vector<std::string> columns, boo
 CsvLogger::CsvLogger(const fs::path& path, std::vector<std::string> columns)
     : CsvLogger(path, std::move(columns), false) {}
 
-CsvLogger CsvLogger::resume(const fs::path& path, std::vector<std::string> columns, double keep_up_to) {
-  if (!fs::exists(path)) return CsvLogger(path, std::move(columns), false);
-  std::istringstream in(read_file(path));
+std::string csv_rows_up_to(std::string_view text, const std::vector<std::string>& columns, double keep_up_to,
+                           const std::string& source) {
+  std::istringstream in{std::string(text)};
   std::string header, line, kept;
   std::getline(in, header);
   if (!header.empty() && header.back() == '\r') header.pop_back();
-  EMBER_CHECK(header == join(columns), FileError, "cannot resume ", path.string(), ": its header is '", header,
+  EMBER_CHECK(header == join(columns), FileError, "cannot resume ", source, ": its header is '", header,
               "' but this run logs '", join(columns), "'");
   kept = header + "\n";
-  while (std::getline(in, line)) {
+  for (size_t n = 2; std::getline(in, line); ++n) {
     // A torn last line (a disk that filled or a process that died mid-row)
-    // goes too: it has no newline, and may lack cells or hold a cut number.
+    // goes: it has no newline, and may lack cells or hold a cut number.
     if (line.empty() || in.eof()) continue;
+    const std::vector<std::string> cells = split_line(line);
     double key;
-    if (split_line(line).size() == columns.size() && parse_number(split_line(line)[0], key) && key <= keep_up_to)
-      kept += line + "\n";
+    if (!parse_number(cells[0], key) || !(key <= keep_up_to)) continue;
+    // A kept row must read back (read_csv refuses rows wider than the header).
+    EMBER_CHECK(cells.size() <= columns.size(), FileError, "cannot resume ", source, ": line ", n, " has ",
+                cells.size(), " cells but the header has ", columns.size());
+    if (cells.size() == columns.size()) kept += line + "\n";  // one with cells missing was torn too
   }
-  write_file_atomic(path, kept);
+  return kept;
+}
+
+CsvLogger CsvLogger::resume(const fs::path& path, std::vector<std::string> columns, double keep_up_to) {
+  if (!fs::exists(path)) return CsvLogger(path, std::move(columns), false);
+  write_file_atomic(path, csv_rows_up_to(read_file(path), columns, keep_up_to, path.string()));
   return CsvLogger(path, std::move(columns), true);
 }
 
@@ -127,23 +136,25 @@ std::vector<std::string> CsvTable::text(const std::string& column) const {
   return out;
 }
 
-CsvTable read_csv(const fs::path& path) {
-  std::istringstream in(read_file(path));
+CsvTable parse_csv(std::string_view text, const std::string& source) {
+  std::istringstream in{std::string(text)};
   CsvTable t;
   std::string line;
-  EMBER_CHECK(std::getline(in, line) && !line.empty(), FileError, "read_csv: ", path.string(),
+  EMBER_CHECK(std::getline(in, line) && !line.empty(), FileError, "read_csv: ", source,
               " is empty (expected a header line)");
   t.columns = split_line(line);
   for (size_t n = 2; std::getline(in, line); ++n) {
     if (line.empty() || line == "\r") continue;
     std::vector<std::string> cells = split_line(line);
-    EMBER_CHECK(cells.size() <= t.columns.size(), FileError, "read_csv: ", path.string(), " line ", n, " has ",
+    EMBER_CHECK(cells.size() <= t.columns.size(), FileError, "read_csv: ", source, " line ", n, " has ",
                 cells.size(), " cells but the header has ", t.columns.size());
     cells.resize(t.columns.size());
     t.rows.push_back(std::move(cells));
   }
   return t;
 }
+
+CsvTable read_csv(const fs::path& path) { return parse_csv(read_file(path), path.string()); }
 
 void write_run_config(const fs::path& dir, const nlohmann::json& config) {
   write_file_atomic(dir / "config.json", config.dump(2) + "\n");

@@ -15,11 +15,15 @@
 // renamed file still opens. Every defect (missing file, bad magic, unknown
 // type code, a size that disagrees with the header, a truncated or corrupt
 // gzip stream, trailing bytes) throws ember::FileError naming the file and
-// what is wrong; nothing is allocated from an unchecked header size.
+// what is wrong; nothing is allocated from an unchecked header size. A gzip
+// file may hold several members (as `cat a.gz b.gz` makes); anything else
+// after the last one is a corrupt stream.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "ember/core/tensor.h"
 
@@ -29,6 +33,11 @@ namespace ember::data {
 /// uint8 stays uint8; int8/int16/int32 widen to int64; float32 and float64
 /// keep their width.
 Tensor read_idx(const std::filesystem::path& path);
+
+/// The same parse for an IDX file held in memory (raw or gzip, told apart by
+/// the magic bytes), with every check read_idx makes; `source` names it in
+/// error messages (read_idx loads the file and calls this parser).
+Tensor parse_idx(std::string_view bytes, const std::string& source = "<memory>");
 
 /// Writes a CPU tensor (any layout) as IDX: uint8 -> 0x08, int64 -> 0x0C
 /// (values must fit in int32), float32 -> 0x0D, float64 -> 0x0E. Gzip when

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,15 @@ struct CsvTable {
 // around a cell are honoured ("a, b"). FileError if the file cannot be read,
 // is empty, or a row has more cells than the header.
 CsvTable read_csv(const std::filesystem::path& path);
+// The same parse for CSV text held in memory; `source` names it in errors.
+CsvTable parse_csv(std::string_view text, const std::string& source = "<memory>");
+
+// The text CsvLogger::resume writes back for a log holding `text`: its
+// header line (FileError unless it equals `columns`), then the rows whose
+// first cell is a number <= keep_up_to (Note [Resuming a log]). A kept row
+// with more cells than the header is a FileError: read_csv would refuse it.
+std::string csv_rows_up_to(std::string_view text, const std::vector<std::string>& columns, double keep_up_to,
+                           const std::string& source = "<memory>");
 
 // Writes `config` as indented JSON to `dir`/config.json (atomically).
 void write_run_config(const std::filesystem::path& dir, const nlohmann::json& config);
