@@ -52,7 +52,7 @@ fi
   awk -F, 'NR > 1 { k = ($3 == "time") ? "kill at a random time" : "kill in " $3;
                     n[k]++; if ($6 == "yes") ok[k]++ }
            END { for (k in n) printf "%s,%d,%d\n", k, n[k], ok[k] }' "$out/kill-resume.csv" | sort
-  awk -F, 'NR > 1 { n++; if ($5 == "yes") ok++ } END { printf "full disk (write faults),%d,%d\n", n, ok }' \
+  awk -F, 'NR > 1 { n++; if ($6 == "yes") ok++ } END { printf "full disk (write faults),%d,%d\n", n, ok }' \
     "$out/full-disk.csv"
   awk -F'",' 'NR > 1 { n++; if ($2 ~ /,yes$/) ok++ } END { printf "anomaly mode (planted),%d,%d\n", n, ok }' \
     "$out/anomaly.csv"
@@ -87,9 +87,10 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo
   echo "## Every full-disk case"
   echo
-  echo "| case | exit status | error names the file and the reason | no temporary file left | resumed identical |"
-  echo "| --- | ---: | --- | --- | --- |"
-  tail -n +2 "$out/full-disk.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }'
+  echo "| case | exit status | error names the file and the reason | no temporary file left | resumed from |" \
+    "resumed identical |"
+  echo "| --- | ---: | --- | --- | --- | --- |"
+  tail -n +2 "$out/full-disk.csv" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
   echo
   echo "## Anomaly mode's planted cases"
   echo

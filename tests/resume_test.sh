@@ -18,7 +18,8 @@ steps_per_epoch=10
 mv "$work/run" "$work/straight"
 "$bin" train "${common[@]}" --out "$work/run" --max-steps "$steps_per_epoch" > "$work/first.log"
 "$bin" train "${common[@]}" --out "$work/run" --resume > "$work/second.log"
-grep -q "resumed from" "$work/second.log" || { echo "FAIL: the second run did not resume"; exit 1; }
+grep -q "resumed from .* at epoch 1 (step $steps_per_epoch)" "$work/second.log" ||
+  { echo "FAIL: the second run did not resume at the end of epoch 1: $(grep resumed "$work/second.log")"; exit 1; }
 cut -d, -f1-7 "$work/straight/metrics.csv" > "$work/a.csv"
 cut -d, -f1-7 "$work/run/metrics.csv" > "$work/b.csv"
 if ! diff "$work/a.csv" "$work/b.csv"; then

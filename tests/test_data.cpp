@@ -286,7 +286,7 @@ TEST_CASE("Prefetching changes timing, not content") {
 }
 
 TEST_CASE("An epoch started at batch k yields the full pass's batches k onward, the same pixels") {
-  // How a run stopped mid-epoch resumes (Note [Graceful stop] in examples/mnist/trainer.cpp).
+  // How a run stopped mid-epoch resumes (Note [Graceful stop] in examples/mnist/stop.h).
   auto ds = std::make_shared<ProbeDataset>(100, Shape{1, 6, 6});
   for (int64_t prefetch : {0, 3}) {
     DataLoader loader(ds, {.batch_size = 16, .shuffle = true, .seed = 5, .random_shift = RandomShift{2},

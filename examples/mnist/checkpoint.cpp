@@ -2,6 +2,7 @@
 #include "checkpoint.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -35,7 +36,7 @@ std::string scalars_to_json(const std::vector<std::pair<std::string, double>>& s
 // and the key: a checkpoint is a file from disk, whoever wrote it.
 class Reader {
  public:
-  Reader(const SafetensorsContents& file, const std::string& source) : file_(file), source_(source) {}
+  Reader(const SafetensorsContents& file, std::string source) : file_(file), source_(std::move(source)) {}
 
   bool has(const std::string& key) const { return file_.metadata.count(key) > 0; }
   const std::string& text(const std::string& key) const {
@@ -47,7 +48,9 @@ class Reader {
     errno = 0;
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) fail(key, "'" + s + "' is not a number");
+    // ERANGE with a finite result is an underflow: a subnormal, still exact from "%.17g".
+    if (s.empty() || end != s.c_str() + s.size() || (errno == ERANGE && std::isinf(v)))
+      fail(key, "'" + s + "' is not a number");
     return v;
   }
   // A whole number in [0, 2^63).
@@ -90,7 +93,7 @@ class Reader {
 
  private:
   const SafetensorsContents& file_;
-  const std::string& source_;
+  std::string source_;  // a copy: callers pass temporaries
 };
 
 }  // namespace
@@ -145,8 +148,9 @@ TrainingPosition restore_checkpoint(const SafetensorsContents& file, const std::
   }
   opt_state.scalars = m.scalars("optimizer_scalars");
   if (state.schedule) sched_state.scalars = m.scalars("scheduler_scalars");
-  // Everything is read and checked before anything changes; the loads below
-  // check names and shapes themselves.
+  // The metadata is all read and checked before anything changes; the loads
+  // below check names and shapes themselves, and a model that loaded before
+  // the optimizer refused leaves the run half restored: the error ends it.
   state.model.load_state_dict(model_state);
   state.optimizer.load_state_dict(opt_state);
   if (state.schedule) state.schedule->load_state_dict(sched_state);

@@ -41,12 +41,18 @@ extern "C" void on_stop_signal(int sig) {
 
 StopSignals::StopSignals() {
   EMBER_CHECK(!g_installed, ValueError, "StopSignals: already installed");
+  g_requested.store(0);  // a request belongs to the run it stopped
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;  // reads and writes in progress carry on rather than fail with EINTR
-  ::sigaction(SIGINT, &sa, &g_old_int);
-  ::sigaction(SIGTERM, &sa, &g_old_term);
+  // A signal the parent set to be ignored stays ignored (a job started with
+  // `nohup` or `&` from a script must not stop at the terminal's Ctrl-C),
+  // as Python does with its KeyboardInterrupt handler.
+  ::sigaction(SIGINT, nullptr, &g_old_int);
+  ::sigaction(SIGTERM, nullptr, &g_old_term);
+  if (g_old_int.sa_handler != SIG_IGN) ::sigaction(SIGINT, &sa, nullptr);
+  if (g_old_term.sa_handler != SIG_IGN) ::sigaction(SIGTERM, &sa, nullptr);
   g_installed = true;
 }
 

@@ -24,7 +24,8 @@
 namespace ember::mnist {
 
 // Installs the SIGINT and SIGTERM handlers for its lifetime and puts the
-// previous ones back after. One at a time.
+// previous ones back after; a signal ignored on entry (nohup, a script's
+// `&`) stays ignored. Clears any earlier stop request. One at a time.
 class StopSignals {
  public:
   StopSignals();

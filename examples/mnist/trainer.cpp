@@ -408,6 +408,7 @@ void save_stopped(const Config& c, Run& r, int64_t epoch, const EpochResult& e, 
 int TrainResult::exit_code() const { return stop_signal == 0 ? 0 : 128 + stop_signal; }
 
 TrainResult train(const Config& c) {
+  c.validate("ember-mnist train");  // what a resume or `eval` would refuse in config.json, refused now
   const fs::path out(c.out);
   prepare_output_dir(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
@@ -433,10 +434,18 @@ TrainResult train(const Config& c) {
   TrainResult result;
   EvalDetails details;
   TrainingPosition from = r.resume_at;
+  // The logs reach the disk before each checkpoint that counts their rows:
+  // after a power cut a checkpoint is never ahead of its logs.
+  auto sync_logs = [&] {
+    metrics.sync();
+    step_log.sync();
+  };
   for (int64_t epoch = r.resume_at.epoch; epoch < c.epochs; ++epoch, from = TrainingPosition{.step = r.step}) {
+    if (c.max_steps > 0 && r.step >= c.max_steps) break;  // a resume past --max-steps, or a limit on an epoch's end
     const EpochResult e = train_epoch(c, r, epoch, from, step_log);
     if (!e.complete && stop_requested()) {
       result.stop_signal = stop_requested();
+      sync_logs();
       save_stopped(c, r, epoch, e, out, details, status, result.stop_signal);
       break;
     }
@@ -473,11 +482,14 @@ TrainResult train(const Config& c) {
     // again. (The other order left the final model.safetensors stale after a
     // kill just past the last checkpoint: scripts/kill_resume.sh found it.)
     r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    sync_logs();
     save_checkpoint(ckpt, c, r.state(), at);
     status.epochs_done = at.epoch;
     write_run_report(out, c, *r.model, details, status);
     if (!e.complete) break;  // --max-steps
-    if (stop_requested() != 0) {  // the signal came while the epoch ended: its checkpoint is already written
+    // A signal while the epoch ended: its checkpoint is already written. (In
+    // the last epoch the run is simply done.)
+    if (stop_requested() != 0 && epoch + 1 < c.epochs) {
       result.stop_signal = stop_requested();
       status.stop_note = std::string("stopped by ") + (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
                          " after epoch " + std::to_string(epoch + 1) +

@@ -1,5 +1,8 @@
 #include "ember/viz/csv_logger.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -107,8 +110,18 @@ void CsvLogger::log(const std::vector<double>& row) {
   }
   errno = 0;
   out_ << line << std::flush;
+  const int err = errno;  // before the message's allocations can touch it
   EMBER_CHECK(out_, FileError, "CsvLogger: writing a row to ", path_.string(), " failed: ",
-              errno ? std::strerror(errno) : "the stream is in error (disk full?)");
+              err ? std::strerror(err) : "the stream is in error (disk full?)");
+}
+
+void CsvLogger::sync() {
+  out_.flush();
+  // Any descriptor of the file flushes its data; the stream does not show its own.
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const int rc = fd < 0 ? -1 : ::fsync(fd), err = errno;
+  if (fd >= 0) ::close(fd);
+  EMBER_CHECK(rc == 0, FileError, "CsvLogger: cannot flush ", path_.string(), " to disk: ", std::strerror(err));
 }
 
 size_t CsvTable::index(const std::string& column) const {

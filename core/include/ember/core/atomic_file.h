@@ -48,6 +48,7 @@ class AtomicFile {
   std::string context_;
   int fd_ = -1;
   bool committed_ = false;
+  bool write_counted_ = false;  // Note [Fault injection]: one "write" arrival per file
 };
 
 // The whole file in one go, through AtomicFile.

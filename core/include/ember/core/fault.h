@@ -8,8 +8,8 @@
 //
 //   ACTION  kill    SIGKILL this process (no handler, no cleanup: a crash)
 //           enospc  fail as a full disk does: errno ENOSPC
-//   POINT   write   inside a write to a temporary file (half the bytes
-//                   of that write reach it first)
+//   POINT   write   inside the first write to a temporary file (half
+//                   its bytes reach it first); a file counts once
 //           fsync   before the temporary file is flushed to disk
 //           rename  before it is renamed onto the target
 //           renamed after the rename, before the directory is flushed

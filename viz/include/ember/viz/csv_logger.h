@@ -35,6 +35,10 @@ class CsvLogger {
   // to the same double ("0.1", "3", "nan").
   void log(const std::vector<double>& row);
 
+  // Flushes the rows written so far to the disk itself (fsync), not just to
+  // the kernel: before a checkpoint that counts them. FileError on failure.
+  void sync();
+
   const std::filesystem::path& path() const { return path_; }
   const std::vector<std::string>& columns() const { return columns_; }
 
