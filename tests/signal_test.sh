@@ -12,7 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # cnn: dropout (the generator's state) and batch norm (running statistics).
 # 600 images in batches of 100: 6 steps an epoch.
-common=(--data-dir "$data" --model cnn --epochs 2 --batch-size 100 --seed 3 --augment 1 --train-limit 600)
+base=(--data-dir "$data" --model cnn --epochs 2 --batch-size 100 --augment 1 --train-limit 600)
+common=("${base[@]}" --seed 3)
 fail() { echo "FAIL: $*"; exit 1; }
 
 # Every run uses the same --out, so the files differ only if the training does.
@@ -51,6 +52,12 @@ for signal in INT TERM; do
   grep -q "stopped by SIG$signal in epoch 2 after batch" "$work/stopped.log" ||
     fail "SIG$signal: no mid-epoch stop message: $(tail -2 "$work/stopped.log")"
   grep -q "run the same command with --resume" "$work/run/report.html" || fail "SIG$signal: the report says nothing"
+  if [ $signal = INT ]; then  # mid-epoch, the options that order the epoch's images must not change
+    if "$bin" train "${base[@]}" --seed 4 --out "$work/run" --resume > "$work/refused.log" 2>&1; then
+      fail "a mid-epoch resume with another --seed was not refused"
+    fi
+    grep -q "and --seed differ from its run's" "$work/refused.log" || fail "no clear refusal: $(tail -1 "$work/refused.log")"
+  fi
   "$bin" train "${common[@]}" --out "$work/run" --resume > "$work/resumed.log"
   grep -q "resumed from .* in epoch 2 at batch" "$work/resumed.log" || fail "SIG$signal: did not resume mid-epoch"
   same_as_straight "SIG$signal and --resume"

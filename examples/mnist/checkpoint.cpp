@@ -117,7 +117,7 @@ void save_checkpoint(const std::filesystem::path& path, const Config& config, co
 }
 
 TrainingPosition restore_checkpoint(const SafetensorsContents& file, const std::string& source,
-                                    const TrainingState& state) {
+                                    const TrainingState& state, Config* saved) {
   const Reader m(file, source);
   const std::string& format = m.text("format");
   if (format != kFormat && format != kFormatV1)
@@ -139,6 +139,7 @@ TrainingPosition restore_checkpoint(const SafetensorsContents& file, const std::
     if (p.correct > p.seen) m.fail("epoch_sums", "counts more right answers than images seen");
   }
   const uint64_t seed = m.unsigned_number("rng_seed"), offset = m.unsigned_number("rng_offset");
+  if (saved) *saved = Config::from_json_text(m.text("config"), source + ": checkpoint metadata 'config'");
   NamedTensors model_state;
   optim::StateDict opt_state, sched_state;
   for (auto& [name, t] : file.tensors) {
@@ -159,8 +160,8 @@ TrainingPosition restore_checkpoint(const SafetensorsContents& file, const std::
   return p;
 }
 
-TrainingPosition load_checkpoint(const std::filesystem::path& path, const TrainingState& state) {
-  return restore_checkpoint(load_safetensors(path), path.string(), state);
+TrainingPosition load_checkpoint(const std::filesystem::path& path, const TrainingState& state, Config* saved) {
+  return restore_checkpoint(load_safetensors(path), path.string(), state, saved);
 }
 
 TrainingPosition check_checkpoint_bytes(std::string_view bytes) {

@@ -59,10 +59,12 @@ void save_checkpoint(const std::filesystem::path& path, const Config& config, co
 // Restores model, optimizer, schedule and the default generator from a
 // checkpoint file, and returns its position. Anything malformed (a missing
 // or unreadable key, an unknown format, tensors that do not fit the model)
-// is an ember::Error naming the file and what is wrong.
-TrainingPosition load_checkpoint(const std::filesystem::path& path, const TrainingState& state);
+// is an ember::Error naming the file and what is wrong. With `saved`, also
+// the config the checkpoint was written with.
+TrainingPosition load_checkpoint(const std::filesystem::path& path, const TrainingState& state,
+                                 Config* saved = nullptr);
 TrainingPosition restore_checkpoint(const SafetensorsContents& file, const std::string& source,
-                                    const TrainingState& state);
+                                    const TrainingState& state, Config* saved = nullptr);
 
 // The fuzz target's entry (tests/fuzz/checkpoint.cpp): parses `bytes` as a
 // checkpoint and restores it into a fresh model, optimizer and schedule made

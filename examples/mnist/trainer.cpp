@@ -368,13 +368,30 @@ static void prepare_output_dir(const fs::path& out) {
 namespace {
 
 // Where a resumed run starts, from <out>/checkpoint.safetensors.
-void resume_from(const fs::path& ckpt, Run& r, RunStatus& status) {
-  r.resume_at = load_checkpoint(ckpt, r.state());
+void resume_from(const Config& c, const fs::path& ckpt, Run& r, RunStatus& status) {
+  Config saved;
+  r.resume_at = load_checkpoint(ckpt, r.state(), &saved);
   r.step = r.resume_at.step;
   const int64_t batches = r.train_loader.num_batches();
   EMBER_CHECK(r.resume_at.batch < batches, FileError, ckpt.string(), ": the checkpoint stopped at batch ",
               r.resume_at.batch, " of epoch ", r.resume_at.epoch + 1, ", but an epoch now has ", batches,
               " batches: resume with the --batch-size and --train-limit it was written with");
+  if (r.resume_at.batch > 0) {
+    // Mid-epoch, the rest of the epoch must be the same permutation's rest:
+    // what decides the order must not change (other options may, at a cost
+    // to exactness only).
+    std::string changed;
+    auto same = [&](const char* flag, const auto& now, const auto& then) {
+      if (now != then) changed += std::string(changed.empty() ? "" : ", ") + flag;
+    };
+    same("--dataset", c.dataset, saved.dataset);
+    same("--seed", c.seed, saved.seed);
+    same("--batch-size", c.batch_size, saved.batch_size);
+    same("--train-limit", c.train_limit, saved.train_limit);
+    EMBER_CHECK(changed.empty(), ValueError, ckpt.string(), ": the checkpoint stopped in the middle of epoch ",
+                r.resume_at.epoch + 1, ", and ", changed, " differ from its run's, which would change the order of "
+                "the epoch's remaining images: resume with the options it was written with (its config.json)");
+  }
   status.resumed_at = status.epochs_done = r.resume_at.epoch;
   if (r.resume_at.batch == 0)
     std::printf("resumed from %s at epoch %lld (step %lld)\n", ckpt.c_str(), static_cast<long long>(r.resume_at.epoch),
@@ -416,7 +433,7 @@ TrainResult train(const Config& c) {
   const StopSignals stop_signals;  // Note [Graceful stop]
   RunStatus status{.epochs = c.epochs};
   Run r = set_up(c, status, out);
-  if (c.resume && fs::exists(ckpt)) resume_from(ckpt, r, status);
+  if (c.resume && fs::exists(ckpt)) resume_from(c, ckpt, r, status);
   // Note [Resuming a log] in viz/csv_logger.h: rows past the checkpoint go.
   const bool resumed = status.resumed_at >= 0;
   viz::CsvLogger metrics = resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.resume_at.epoch)
