@@ -124,7 +124,7 @@ TEST_CASE("Checkpoint metadata defects are FileErrors naming the key", "[checkpo
     REQUIRE_THROWS_WITH_ALL(restore_checkpoint(bad, "bad.safetensors", b.state()), FileError, std::string("bad.safetensors"),
                             "'" + c.key, c.message);
   }
-  // A tensor of the wrong shape is the module's error, before any state changes.
+  // A tensor the model does not have is the module's error (load_state_dict is strict).
   SafetensorsContents bad = good;
   bad.tensors.emplace_back("model.extra", zeros({1}));
   Fresh b(2);

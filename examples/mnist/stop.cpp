@@ -64,6 +64,8 @@ StopSignals::~StopSignals() {
 
 int stop_requested() { return g_requested.load(std::memory_order_relaxed); }
 
-void clear_stop_request() { g_requested.store(0); }
+std::string signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig);
+}
 
 }  // namespace ember::mnist

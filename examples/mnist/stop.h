@@ -21,6 +21,8 @@
 // metrics.csv equal an uninterrupted run's (tests/signal_test.sh).
 #pragma once
 
+#include <string>
+
 namespace ember::mnist {
 
 // Installs the SIGINT and SIGTERM handlers for its lifetime and puts the
@@ -37,7 +39,7 @@ class StopSignals {
 // The signal that asked for a stop (SIGINT or SIGTERM), or 0.
 int stop_requested();
 
-// For tests: forget a request.
-void clear_stop_request();
+// "SIGINT", "SIGTERM", or "signal N": for messages.
+std::string signal_name(int sig);
 
 }  // namespace ember::mnist

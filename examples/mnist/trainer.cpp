@@ -4,7 +4,6 @@
 #include "trainer.h"
 
 #include <cerrno>
-#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -410,8 +409,7 @@ void save_stopped(const Config& c, Run& r, int64_t epoch, const EpochResult& e, 
   save_checkpoint(ckpt, c, r.state(),
                   {.epoch = epoch, .batch = e.batches, .step = r.step, .loss_sum = e.loss_sum, .seconds = e.seconds,
                    .correct = e.correct, .seen = e.seen});
-  const std::string name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig);
-  status.stop_note = "stopped by " + name + " in epoch " + std::to_string(epoch + 1) + " after batch " +
+  status.stop_note = "stopped by " + signal_name(sig) + " in epoch " + std::to_string(epoch + 1) + " after batch " +
                      std::to_string(e.batches) + " of " + std::to_string(r.train_loader.num_batches()) + " (step " +
                      std::to_string(r.step) + "); to continue exactly, run the same command with --resume";
   status.epochs_done = epoch;
@@ -453,6 +451,9 @@ TrainResult train(const Config& c) {
   TrainingPosition from = r.resume_at;
   // The logs reach the disk before each checkpoint that counts their rows:
   // after a power cut a checkpoint is never ahead of its logs.
+  auto save_model = [&] {
+    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+  };
   auto sync_logs = [&] {
     metrics.sync();
     step_log.sync();
@@ -498,7 +499,7 @@ TrainResult train(const Config& c) {
     // between the two resumes from the previous checkpoint and writes both
     // again. (The other order left the final model.safetensors stale after a
     // kill just past the last checkpoint: scripts/kill_resume.sh found it.)
-    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    save_model();
     sync_logs();
     save_checkpoint(ckpt, c, r.state(), at);
     status.epochs_done = at.epoch;
@@ -508,8 +509,7 @@ TrainResult train(const Config& c) {
     // the last epoch the run is simply done.)
     if (stop_requested() != 0 && epoch + 1 < c.epochs) {
       result.stop_signal = stop_requested();
-      status.stop_note = std::string("stopped by ") + (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                         " after epoch " + std::to_string(epoch + 1) +
+      status.stop_note = "stopped by " + signal_name(result.stop_signal) + " after epoch " + std::to_string(epoch + 1) +
                          "; to continue exactly, run the same command with --resume";
       write_run_report(out, c, *r.model, details, status);
       std::printf("%s\n", status.stop_note.c_str());
@@ -522,7 +522,7 @@ TrainResult train(const Config& c) {
     std::printf("nothing left to train: the checkpoint is at the end of epoch %lld\n",
                 static_cast<long long>(r.resume_at.epoch));
     result.test_accuracy = evaluate(*r.model, r.test_loader, r.device, &details).accuracy;
-    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    save_model();
     write_run_report(out, c, *r.model, details, status);
   }
   report_profile(out);
