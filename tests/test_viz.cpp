@@ -275,9 +275,30 @@ TEST_CASE("image grid draws runs of equal pixels and captions") {
   GrayImage nan{1, 2, {0, NAN}, ""};
   REQUIRE_THAT(image_grid({nan}, {}), Catch::Contains("1 value skipped"));
   REQUIRE_THAT(error_of<ValueError>([] { image_grid({GrayImage{2, 2, {1, 2, 3}, ""}}, {}); }),
-               Catch::Contains("image 0 is 2x2 but has 3 pixels"));
+               Catch::Contains("image 0 is 1x2x2 but has 3 values"));
   REQUIRE_THAT(error_of<ValueError>([&] { image_grid({flat}, {.columns = 0}); }), Catch::Contains("got 0"));
   require_finite_numbers(image_grid({}, {.title = "none"}));
+}
+
+TEST_CASE("image grid draws colour images from their three planes") {
+  // 1x3 pixels: red, the same red, then a half-grey; planes R, G, B.
+  GrayImage rgb{1, 3, {1, 1, 0.5f, 0, 0, 0.5f, 0, 0, 0.5f}, "true cat, pred dog", 3};
+  const std::string svg = image_grid({rgb}, {.normalize_each = false});
+  require_finite_numbers(svg);
+  // background, the image's black, one run for the two reds, one for the grey.
+  REQUIRE(count(svg, "<rect") == 1 + 1 + 1 + 1);
+  REQUIRE_THAT(svg, Catch::Contains("fill=\"#ff0000\""));
+  REQUIRE_THAT(svg, Catch::Contains("fill=\"#808080\""));
+  REQUIRE_THAT(svg, Catch::Contains("true cat, pred dog"));
+  // One range for the three planes: a pure-blue image stays blue when stretched.
+  GrayImage blue{1, 2, {0, 0, 0, 0, 0.2f, 0.4f}, "", 3};
+  REQUIRE_THAT(image_grid({blue}, {}), Catch::Contains("fill=\"#0000ff\""));
+  GrayImage nan{1, 1, {0, NAN, 0}, "", 3};
+  REQUIRE_THAT(image_grid({nan}, {}), Catch::Contains("1 value skipped"));
+  REQUIRE_THAT(error_of<ValueError>([] { image_grid({GrayImage{2, 2, std::vector<float>(8), "", 2}}, {}); }),
+               Catch::Contains("image 0 has 2 channels"));
+  REQUIRE_THAT(error_of<ValueError>([] { image_grid({GrayImage{2, 2, std::vector<float>(4), "", 3}}, {}); }),
+               Catch::Contains("image 0 is 3x2x2 but has 4 values"));
 }
 
 TEST_CASE("svg text escapes markup and drops control characters") {

@@ -1,10 +1,10 @@
-// The image grid: grayscale images (learned filters, test digits) in rows,
-// each with an optional caption.
+// The image grid: grey or colour images (learned filters, test images) in
+// rows, each with an optional caption.
 //
 // Pixels are drawn as rectangles, not an embedded bitmap, so the SVG stays
 // pure vector and every renderer shows them crisp. To keep files small, each
-// image gets a background of its darkest grey and each row draws runs of
-// equal grey as one rectangle: an MNIST digit needs ~150 rects, not 784.
+// image gets a black background and each row draws runs of equal colour as
+// one rectangle: an MNIST digit needs ~150 rects, not 784.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,30 +17,46 @@ namespace ember::viz {
 
 namespace {
 
-std::string gray(int level) {
-  level = std::clamp(level, 0, 255);
+std::string hex_colour(int r, int g, int b) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", level, level, level);
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", std::clamp(r, 0, 255), std::clamp(g, 0, 255), std::clamp(b, 0, 255));
   return buf;
 }
 
-// One image at (x0, y0): grey levels 0..255 over [lo, hi]; NaN pixels in
-// vermillion so they stand out. Returns how many pixels were not finite.
+// One image at (x0, y0): levels 0..255 over [lo, hi], grey or (three planes)
+// colour; a pixel with a NaN in any plane in vermillion, so it stands out.
+// Returns how many pixels were not finite.
 size_t draw_image(Svg& svg, const GrayImage& im, double x0, double y0, double px, double lo, double hi) {
+  const int64_t plane = im.height * im.width;
   auto level = [&](float v) {
     if (!std::isfinite(v)) return -1;
     return hi > lo ? static_cast<int>(std::lround(255 * std::clamp((v - lo) / (hi - lo), 0.0, 1.0))) : 0;
   };
-  svg.rect(x0, y0, im.width * px, im.height * px, gray(0));
+  // A pixel's colour as one number: 0xRRGGBB, 0 for black, -1 when not finite.
+  auto colour = [&](int64_t i) {
+    if (im.channels == 1) {
+      const int g = level(im.pixels[static_cast<size_t>(i)]);
+      return g < 0 ? -1 : g * 0x010101;
+    }
+    int rgb = 0;
+    for (int64_t c = 0; c < 3; ++c) {
+      const int v = level(im.pixels[static_cast<size_t>(c * plane + i)]);
+      if (v < 0) return -1;
+      rgb = rgb << 8 | v;
+    }
+    return rgb;
+  };
+  svg.rect(x0, y0, im.width * px, im.height * px, hex_colour(0, 0, 0));
   size_t bad = 0;
   for (int64_t r = 0; r < im.height; ++r) {
-    const float* row = im.pixels.data() + r * im.width;
     for (int64_t c = 0; c < im.width;) {
-      const int g = level(row[c]);
+      const int k = colour(r * im.width + c);
       int64_t end = c + 1;
-      while (end < im.width && level(row[end]) == g) ++end;
-      if (g < 0) bad += end - c;
-      if (g != 0) svg.rect(x0 + c * px, y0 + r * px, (end - c) * px, px, g < 0 ? "#D55E00" : gray(g));
+      while (end < im.width && colour(r * im.width + end) == k) ++end;
+      if (k < 0) bad += end - c;
+      if (k != 0)
+        svg.rect(x0 + c * px, y0 + r * px, (end - c) * px, px,
+                 k < 0 ? "#D55E00" : hex_colour(k >> 16, (k >> 8) & 0xff, k & 0xff));
       c = end;
     }
   }
@@ -58,9 +74,12 @@ std::string image_grid(const std::vector<GrayImage>& images, const ImageGridOpti
   DataRange all;
   for (size_t i = 0; i < images.size(); ++i) {
     const GrayImage& im = images[i];
-    EMBER_CHECK(im.height > 0 && im.width > 0 && im.pixels.size() == static_cast<size_t>(im.height * im.width),
-                ValueError, "image_grid: image ", i, " is ", im.height, "x", im.width, " but has ", im.pixels.size(),
-                " pixels");
+    EMBER_CHECK(im.channels == 1 || im.channels == 3, ValueError, "image_grid: image ", i, " has ", im.channels,
+                " channels; a grid shows grey (1) or colour (3) images");
+    EMBER_CHECK(im.height > 0 && im.width > 0 &&
+                    im.pixels.size() == static_cast<size_t>(im.channels * im.height * im.width),
+                ValueError, "image_grid: image ", i, " is ", im.channels, "x", im.height, "x", im.width, " but has ",
+                im.pixels.size(), " values");
     max_h = std::max(max_h, im.height);
     max_w = std::max(max_w, im.width);
     captions = captions || !im.caption.empty();

@@ -100,10 +100,13 @@ std::string heatmap(const std::vector<std::vector<double>>& cells, const Heatmap
 
 // ---- image grid -------------------------------------------------------------
 
+// One image of the grid: grey (channels = 1) or colour (channels = 3: red,
+// green and blue planes, as a CHW tensor holds them).
 struct GrayImage {
   int64_t height = 0, width = 0;
-  std::vector<float> pixels{};  // row-major, height*width
+  std::vector<float> pixels{};  // channels planes, each row-major height*width
   std::string caption{};        // under the image, e.g. "true 4, pred 9"
+  int64_t channels = 1;         // 1 or 3
 };
 
 struct ImageGridOptions {
@@ -111,7 +114,8 @@ struct ImageGridOptions {
   int columns = 8;
   double pixel = 3;  // px per image pixel
   // Each image is stretched to black..white over its own min..max (filters
-  // have arbitrary ranges); otherwise over the whole grid's min..max.
+  // have arbitrary ranges); otherwise over the whole grid's min..max. A
+  // colour image's three planes share one range, so its hues stay as they are.
   bool normalize_each = true;
 };
 
