@@ -143,6 +143,24 @@ TEST_CASE("ResNet's initialization is torchvision's", "[resnet][init]") {
   CHECK(zero == 8);
 }
 
+TEST_CASE("init::normal_ and init::kaiming_normal_ draw the right distributions", "[resnet][init]") {
+  Tensor t = empty({100000}, {.dtype = DType::Float64});
+  Generator gen(7);
+  init::normal_(t, 2.0, 0.5, &gen);
+  CHECK(mean(t).item<double>() == Approx(2.0).epsilon(0.01));
+  CHECK(std_of(t) == Approx(0.5).epsilon(0.02));
+  Tensor again = empty({100000}, {.dtype = DType::Float64});
+  Generator same(7);
+  init::normal_(again, 2.0, 0.5, &same);
+  CHECK(equal(t, again));  // a generator fixes the draws
+  Tensor w = empty({64, 16, 5, 5});  // fan_in 400, fan_out 1600
+  init::kaiming_normal_(w, 1.0);     // leaky slope 1: std sqrt(2 / (2 * 400))
+  CHECK(std_of(w) == Approx(0.05).epsilon(0.03));
+  init::kaiming_normal_(w, 0.0, init::FanMode::FanOut);
+  CHECK(std_of(w) == Approx(std::sqrt(2.0 / 1600)).epsilon(0.03));
+  REQUIRE_THROWS_WITH_ALL(init::normal_(t, 0, -1), ValueError, "normal_", "-1");
+}
+
 TEST_CASE("narrow ResNet-18 in float64 matches PyTorch: logits, loss, gradients, running stats", "[resnet]") {
   for (const json& c : narrow_fixture().at("cases")) {
     const bool cifar = c.at("cifar_stem");
