@@ -24,6 +24,19 @@ void kaiming_uniform_(const Tensor& t, double a, Generator* gen) {
   uniform_(t, -bound, bound, gen);
 }
 
+void normal_(const Tensor& t, double mean, double std, Generator* gen) {
+  EMBER_CHECK(std >= 0, ValueError, "init::normal_: std must be non-negative, got ", std);
+  NoGradGuard no_grad;
+  Tensor dst = t;
+  dst.copy_(randn(t.shape(), {.dtype = t.dtype()}, gen) * std + mean);
+}
+
+void kaiming_normal_(const Tensor& t, double a, FanMode mode, Generator* gen) {
+  const auto [fan_in, fan_out] = fans(t);
+  const double fan = static_cast<double>(mode == FanMode::FanIn ? fan_in : fan_out);
+  normal_(t, 0.0, std::sqrt(2.0 / ((1 + a * a) * fan)), gen);
+}
+
 void constant_(const Tensor& t, double value) {
   NoGradGuard no_grad;
   Tensor dst = t;

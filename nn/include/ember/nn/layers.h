@@ -155,6 +155,8 @@ class BasicBlock : public Module {
   BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride = 1);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "BasicBlock"; }
+  // The block's last batch norm: ResNet's zero_init_residual zeroes its weight.
+  BatchNorm2d& bn2() { return *bn2_; }
 
  private:
   std::shared_ptr<Conv2d> conv1_, conv2_;

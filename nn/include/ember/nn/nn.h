@@ -5,5 +5,6 @@
 #include "ember/nn/init.h"
 #include "ember/nn/layers.h"
 #include "ember/nn/module.h"
+#include "ember/nn/resnet.h"
 #include "ember/nn/safetensors.h"
 #include "ember/nn/summary.h"
