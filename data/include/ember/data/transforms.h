@@ -32,6 +32,10 @@ struct Normalize {
   /// Training-set statistics of the prepared datasets (docs/data.md).
   static Normalize mnist_digits() { return {{0.130884}, {0.308352}}; }
   static Normalize fashion_mnist() { return {{0.286041}, {0.353024}}; }
+  /// CIFAR's per-channel (R, G, B) training-set statistics, as the PyTorch
+  /// CIFAR examples commonly use them (docs/data.md).
+  static Normalize cifar10() { return {{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}}; }
+  static Normalize cifar100() { return {{0.5071, 0.4865, 0.4409}, {0.2673, 0.2564, 0.2762}}; }
 };
 
 struct RandomShift {
