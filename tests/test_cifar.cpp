@@ -1,4 +1,5 @@
-// Tests of CIFAR-10/100 (data/include/ember/data/cifar.h). The fixtures in tests/fixtures/cifar/ are tiny sets in the
+// Tests of CIFAR-10/100 (data/include/ember/data/cifar.h) and RandomCrop
+// (transforms.h). The fixtures in tests/fixtures/cifar/ are tiny sets in the
 // binary format, with expected.json: what torchvision's own CIFAR10/CIFAR100
 // classes, ToTensor, Normalize and functional pad/crop/hflip make of the same
 // records (written by tests/make_cifar_fixtures.py; no Python needed here).
@@ -42,7 +43,7 @@ void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-[[maybe_unused]] std::vector<uint8_t> base64_decode(const std::string& text) {
+std::vector<uint8_t> base64_decode(const std::string& text) {
   const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::vector<uint8_t> out;
   uint32_t bits = 0;
@@ -252,4 +253,107 @@ TEST_CASE("Normalize::cifar10 batches equal torchvision's ToTensor + Normalize i
     }
   REQUIRE(Normalize::cifar100().mean == std::vector<double>{0.5071, 0.4865, 0.4409});
   REQUIRE(Normalize::cifar100().std == std::vector<double>{0.2673, 0.2564, 0.2762});
+}
+
+TEST_CASE("crop_image at forced offsets equals torchvision's pad(4), crop and hflip") {
+  CifarDataset train(kFixtures, Split::Train);
+  std::vector<uint8_t> cropped(3072), flipped(3072);
+  for (const json& c : expected()["crops"]) {
+    const int64_t top = c["top"].get<int64_t>(), left = c["left"].get<int64_t>();
+    INFO("image " << c["image"] << " at top " << top << ", left " << left);
+    const uint8_t* src = train.images().data_ptr<uint8_t>() + c["image"].get<int64_t>() * 3072;
+    crop_image(src, cropped.data(), {3, 32, 32}, 32, 4, top, left);
+    if (c["flip"].get<bool>()) flip_image(cropped.data(), flipped.data(), {3, 32, 32});
+    REQUIRE((c["flip"].get<bool>() ? flipped : cropped) == base64_decode(c["base64"].get<std::string>()));
+  }
+}
+
+TEST_CASE("crop_image pads with zeros and cuts the window, for any channel count (size 0 keeps H x W)") {
+  const std::vector<uint8_t> src = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // [2, 2, 3]
+  std::vector<uint8_t> dst(12);
+  crop_image(src.data(), dst.data(), {2, 2, 3}, 0, 1, 0, 0);  // padded 4x5, window 2x3 at its corner
+  REQUIRE(dst == std::vector<uint8_t>{0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 7, 8});
+  crop_image(src.data(), dst.data(), {2, 2, 3}, 0, 1, 2, 2);  // the opposite corner
+  REQUIRE(dst == std::vector<uint8_t>{5, 6, 0, 0, 0, 0, 11, 12, 0, 0, 0, 0});
+  crop_image(src.data(), dst.data(), {2, 2, 3}, 0, 1, 1, 1);  // the centre: the image itself
+  REQUIRE(dst == src);
+  std::vector<uint8_t> one(2);
+  crop_image(src.data(), one.data(), {2, 2, 3}, 1, 0, 1, 2);
+  REQUIRE(one == std::vector<uint8_t>{6, 12});
+  REQUIRE(crop_shape({3, 32, 32}, 28, 0) == Shape{3, 28, 28});
+  REQUIRE(crop_shape({2, 2, 3}, 0, 4) == Shape{2, 2, 3});
+  REQUIRE_THROWS_WITH_ALL(crop_shape({3, 32, 32}, 41, 4), ValueError, "41x41", "40x40");
+  REQUIRE_THROWS_AS(crop_shape({3, 32, 32}, -1, 4), ValueError);
+  REQUIRE_THROWS_AS(crop_image(src.data(), dst.data(), {2, 2, 3}, 0, 1, 3, 0), ValueError);  // top > 2
+  REQUIRE_THROWS_AS(crop_image(src.data(), dst.data(), {2, 2, 3}, 0, 1, 0, -1), ValueError);
+}
+
+TEST_CASE("The loader crops, then flips, then normalizes, and refuses crops that do not fit") {
+  auto train = std::make_shared<CifarDataset>(kFixtures, Split::Train);
+  const uint64_t seed = 9;
+  for (int64_t size : {32, 28}) {
+    DataLoader loader(train, {.batch_size = 11, .seed = seed, .normalize = Normalize::cifar10(),
+                              .random_crop = RandomCrop{size, 4}, .random_flip = true});
+    const auto table = pixel_table<float>(&*loader.options().normalize, 3);
+    Batch b = *loader.epoch(1).next();
+    REQUIRE(b.images.shape() == Shape{11, 3, size, size});
+    const int64_t per = 3 * size * size;
+    std::vector<uint8_t> cropped(static_cast<size_t>(per)), flipped(static_cast<size_t>(per));
+    int64_t flips = 0;
+    for (int64_t i = 0; i < 11; ++i) {
+      auto [top, left] = crop_offsets(seed, 1, i, 40 - size, 40 - size);
+      crop_image(train->images().data_ptr<uint8_t>() + i * 3072, cropped.data(), {3, 32, 32}, size, 4, top, left);
+      const bool flip = flip_draw(seed, 1, i);
+      flips += flip;
+      if (flip) flip_image(cropped.data(), flipped.data(), {3, size, size});
+      const std::vector<uint8_t>& px = flip ? flipped : cropped;
+      std::vector<float> want(static_cast<size_t>(per));
+      for (int64_t j = 0; j < per; ++j) want[j] = table[static_cast<size_t>(j / (size * size))][px[j]];
+      REQUIRE(b.images.select(0, i).to_vector<float>() == want);
+    }
+    REQUIRE(flips > 0);
+    REQUIRE(flips < 11);
+  }
+  REQUIRE_THROWS_WITH_ALL(DataLoader(train, {.random_crop = RandomCrop{41, 4}}), ValueError, "41x41");
+  REQUIRE_THROWS_WITH_ALL(DataLoader(train, {.random_shift = RandomShift{2}, .random_crop = RandomCrop{32, 4}}),
+                          ValueError, "random_shift", "random_crop");
+  REQUIRE_THROWS_AS(DataLoader(train, {.random_crop = RandomCrop{32, -1}}), ValueError);
+}
+
+TEST_CASE("Crop draws: a function of (seed, epoch, index), every offset reached, the same at any prefetch") {
+  std::set<std::pair<int64_t, int64_t>> seen;
+  int64_t same_epoch = 0, same_seed = 0;
+  for (int64_t i = 0; i < 2000; ++i) {
+    auto tl = crop_offsets(3, 5, i, 8, 8);
+    if (tl != crop_offsets(3, 5, i, 8, 8)) FAIL("index " << i << " drew two different offsets");
+    if (tl.first < 0 || tl.first > 8 || tl.second < 0 || tl.second > 8) FAIL("index " << i << ": out of range");
+    seen.insert(tl);
+    same_epoch += tl == crop_offsets(3, 6, i, 8, 8);
+    same_seed += tl == crop_offsets(4, 5, i, 8, 8);
+  }
+  REQUIRE(seen.size() == 81);  // all of [0, 8] x [0, 8]: about 25 draws each
+  REQUIRE(same_epoch < 100);   // 1 in 81 by chance: about 25
+  REQUIRE(same_seed < 100);
+  REQUIRE(crop_offsets(3, 5, 7, 0, 0) == std::pair<int64_t, int64_t>{0, 0});
+  auto tall = crop_offsets(3, 5, 7, 3, 0);  // unequal ranges: top in [0, 3], left 0
+  REQUIRE(tall.first <= 3);
+  REQUIRE(tall.second == 0);
+  REQUIRE_THROWS_AS(crop_offsets(3, int64_t{1} << 32, 0, 8, 8), ValueError);
+
+  Tensor images = zeros({300, 2, 9, 7}, {.dtype = DType::UInt8});
+  images.fill_(77);
+  auto ds = std::make_shared<TensorDataset>(images, arange(0, 300, 1, {.dtype = DType::Int64}));
+  DataLoaderOptions opt{.batch_size = 32, .shuffle = true, .seed = 4, .random_crop = RandomCrop{0, 3},
+                        .random_flip = true, .prefetch = 0};
+  DataLoader sync(ds, opt);
+  opt.prefetch = 3;
+  DataLoader async(ds, opt);
+  Epoch x = sync.epoch(2), y = async.epoch(2);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    Batch bx = *x.next(), by = *y.next();
+    REQUIRE(bx.images.shape() == Shape{bx.labels.size(0), 2, 9, 7});  // size 0: the image's own H x W
+    REQUIRE(bx.images.to_vector<float>() == by.images.to_vector<float>());
+  }
+  REQUIRE(sync.make_batch({0, 1, 2}, 0).images.to_vector<float>() !=
+          sync.make_batch({0, 1, 2}, 1).images.to_vector<float>());
 }
