@@ -497,3 +497,18 @@ TEST_CASE("Prepared datasets have the documented sizes and statistics") {
     for (int64_t c : counts) REQUIRE(c > 0);
   }
 }
+
+// Draws pinned to the values they had before crops were added (commit
+// 81dd586), so that adding a stream can never change an MNIST run.
+TEST_CASE("Shuffle and augmentation draws keep their pinned values") {
+  std::string got;
+  for (int64_t i : shuffled_indices(10, 7, 5)) got += std::to_string(i) + " ";
+  got += "| ";
+  for (int64_t i : {0, 1, 2, 1000}) {
+    auto [dx, dy] = shift_offsets(11, 3, i, 2);
+    got += std::to_string(dx) + "," + std::to_string(dy) + " ";
+  }
+  got += "| ";
+  for (int64_t i = 0; i < 16; ++i) got += flip_draw(5, 2, i) ? "1" : "0";
+  REQUIRE(got == "7 5 2 3 8 6 0 4 9 1 | 2,-1 -1,-2 2,1 -2,0 | 1110010000010010");
+}

@@ -20,7 +20,8 @@ namespace detail {
 struct LoaderCore {
   std::shared_ptr<const Dataset> dataset;
   DataLoaderOptions options;
-  Shape chw;  // image shape [C, H, W]
+  Shape in_chw;  // the dataset's image shape [C, H, W]
+  Shape chw;     // the batch's image shape [C, H, W]: in_chw, or the crop's
   std::vector<std::array<float, 256>> table_f32;
   std::vector<std::array<double, 256>> table_f64;
 
@@ -32,8 +33,8 @@ struct LoaderCore {
   template <typename T>
   void fill(const int64_t* idx, int64_t count, int64_t epoch, const std::vector<std::array<T, 256>>& table,
             Batch& batch) const {
-    const int64_t plane = chw[1] * chw[2], per = chw[0] * plane;
-    std::vector<uint8_t> pixels(static_cast<size_t>(per)), shifted(static_cast<size_t>(per)),
+    const int64_t plane = chw[1] * chw[2], per = chw[0] * plane, in_per = numel(in_chw);
+    std::vector<uint8_t> pixels(static_cast<size_t>(in_per)), moved(static_cast<size_t>(per)),
         flipped(static_cast<size_t>(per));
     T* out = batch.images.data_ptr<T>();
     int64_t* labels = batch.labels.data_ptr<int64_t>();
@@ -43,9 +44,16 @@ struct LoaderCore {
       if (options.random_shift) {
         auto [dx, dy] = shift_offsets(options.seed, epoch, idx[i], options.random_shift->max_shift);
         if (dx != 0 || dy != 0) {
-          shift_image(pixels.data(), shifted.data(), chw, dx, dy);
-          src = shifted.data();
+          shift_image(pixels.data(), moved.data(), chw, dx, dy);
+          src = moved.data();
         }
+      }
+      if (options.random_crop) {  // then the flip, as torchvision's RandomCrop -> RandomHorizontalFlip
+        const int64_t p = options.random_crop->padding;
+        auto [top, left] = crop_offsets(options.seed, epoch, idx[i], in_chw[1] + 2 * p - chw[1],
+                                        in_chw[2] + 2 * p - chw[2]);
+        crop_image(pixels.data(), moved.data(), in_chw, options.random_crop->size, p, top, left);
+        src = moved.data();
       }
       if (options.random_flip && flip_draw(options.seed, epoch, idx[i])) {
         flip_image(src, flipped.data(), chw);
@@ -214,10 +222,17 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   if (options.random_shift)
     EMBER_CHECK(options.random_shift->max_shift >= 0 && options.random_shift->max_shift < 1024, ValueError,
                 "DataLoader: random shift must be in [0, 1024), got ", options.random_shift->max_shift);
+  if (options.random_crop)
+    EMBER_CHECK(options.random_crop->padding >= 0 && options.random_crop->padding < 1024, ValueError,
+                "DataLoader: random crop padding must be in [0, 1024), got ", options.random_crop->padding);
+  EMBER_CHECK(!(options.random_shift && options.random_crop), ValueError,
+              "DataLoader: random_shift and random_crop are two ways to move an image; set one of them");
   auto core = std::make_shared<detail::LoaderCore>();
-  core->chw = dataset->image_shape();
+  core->in_chw = core->chw = dataset->image_shape();
   EMBER_CHECK(core->chw.size() == 3, ValueError, "DataLoader: images must be [C, H, W], dataset gives ",
               shape_str(core->chw));
+  if (options.random_crop)  // ValueError when the crop does not fit
+    core->chw = crop_shape(core->in_chw, options.random_crop->size, options.random_crop->padding);
   const Normalize* normalize = options.normalize ? &*options.normalize : nullptr;
   if (options.dtype == DType::Float32)
     core->table_f32 = pixel_table<float>(normalize, core->chw[0]);

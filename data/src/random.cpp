@@ -1,4 +1,4 @@
-// Shuffles and shift draws from Philox (see Note [Data randomness] in
+// Shuffles and augmentation draws from Philox (see Note [Data randomness] in
 // random.h).
 #include "ember/data/random.h"
 
@@ -79,6 +79,19 @@ bool flip_draw(uint64_t seed, int64_t epoch, int64_t index) {
   EMBER_CHECK(index >= 0 && index < kMax32, ValueError, "random flip: index ", index, " must be in [0, 2^32)");
   PhiloxWords words(derive_key(seed, kFlipStream), (static_cast<uint64_t>(epoch) << 32) | static_cast<uint64_t>(index));
   return (words.next() & 1u) != 0;
+}
+
+std::pair<int64_t, int64_t> crop_offsets(uint64_t seed, int64_t epoch, int64_t index, int64_t max_top,
+                                         int64_t max_left) {
+  EMBER_CHECK(epoch >= 0 && epoch < kMax32, ValueError, "random crop: epoch ", epoch, " must be in [0, 2^32)");
+  EMBER_CHECK(index >= 0 && index < kMax32, ValueError, "random crop: index ", index, " must be in [0, 2^32)");
+  EMBER_CHECK(max_top >= 0 && max_top < kMax32 - 1 && max_left >= 0 && max_left < kMax32 - 1, ValueError,
+              "random crop: offset ranges [0, ", max_top, "] and [0, ", max_left, "] must be within [0, 2^32 - 2]");
+  PhiloxWords words(derive_key(seed, kCropStream), (static_cast<uint64_t>(epoch) << 32) | static_cast<uint64_t>(index));
+  // As in shift_offsets, a rare rejection runs on into the next counter.
+  const int64_t top = words.below(static_cast<uint32_t>(max_top + 1));
+  const int64_t left = words.below(static_cast<uint32_t>(max_left + 1));
+  return {top, left};
 }
 
 }  // namespace ember::data

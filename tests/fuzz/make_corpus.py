@@ -49,6 +49,20 @@ def idx_seeds(datasets):
     put("idx", "huge-claim.idx.gz", gzip.compress(idx(0x08, [65536, 65536], b"\x01"), mtime=0))
 
 
+def cifar_seeds():
+    """One-record files: CIFAR-10 (3073 bytes) and CIFAR-100 (3074), as in
+    tests/fixtures/cifar/, plus a bad label and a size off the record grid."""
+    fixtures = os.path.join(ROOT, "tests", "fixtures", "cifar")
+    with open(os.path.join(fixtures, "cifar-10-batches-bin", "test_batch.bin"), "rb") as f:
+        c10 = f.read(3073)
+    with open(os.path.join(fixtures, "cifar-100-binary", "test.bin"), "rb") as f:
+        c100 = f.read(3074)
+    put("cifar", "cifar10-1.bin", c10)
+    put("cifar", "cifar100-1.bin", c100)
+    put("cifar", "bad-label.bin", b"\x0a" + c10[1:])
+    put("cifar", "short.bin", c10[:100])
+
+
 def safetensors(tensors, metadata=None):
     """tensors: [(name, dtype, shape, bytes)], laid out in the given order."""
     header, offset, data = {}, 0, b""
@@ -149,6 +163,7 @@ def main():
     for target in ("idx", "safetensors", "csv", "config", "cli", "checkpoint"):
         os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
     idx_seeds(a.datasets)
+    cifar_seeds()
     safetensors_seeds()
     csv_seeds()
     config_seeds()

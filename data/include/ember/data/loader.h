@@ -7,6 +7,14 @@
 //   for (int64_t e = start_epoch; e < epochs; ++e)
 //     for (Batch& b : loader.epoch(e)) { ... b.images, b.labels ... }
 //
+// CIFAR-10 with torchvision's usual augmentation, RandomCrop(32, padding=4)
+// then RandomHorizontalFlip (transforms.h), on the training split only:
+//
+//   auto cifar = std::make_shared<CifarDataset>("datasets/cifar-10-batches-bin", Split::Train);
+//   DataLoader loader(cifar, {.batch_size = 128, .shuffle = true, .seed = 42,
+//                             .normalize = Normalize::cifar10(),
+//                             .random_crop = RandomCrop{32, 4}, .random_flip = true});
+//
 // Note [DataLoader determinism]
 // The batches of epoch e are a function of (dataset, options, e) only: the
 // order is shuffled_indices(N, seed, e) (or 0..N-1 without shuffle), cut
@@ -60,6 +68,7 @@ struct DataLoaderOptions {
   uint64_t seed = 0;       // shuffle and augmentation (Note [Data randomness])
   std::optional<Normalize> normalize = std::nullopt;
   std::optional<RandomShift> random_shift = std::nullopt;
+  std::optional<RandomCrop> random_crop = std::nullopt;  // not with random_shift; sets the batch's H, W
   bool random_flip = false;  // mirror left-right with probability 1/2
   DType dtype = DType::Float32;  // of Batch::images: Float32 or Float64
   int64_t prefetch = 2;          // batches built ahead on a thread; 0: no thread
@@ -69,7 +78,7 @@ struct DataLoaderOptions {
 };
 
 struct Batch {
-  Tensor images;                 // dtype [B, C, H, W], transformed (transforms.h)
+  Tensor images;                 // dtype [B, C, H, W], transformed (transforms.h); H, W cropped
   Tensor labels;                 // int64 [B]
   std::vector<int64_t> indices;  // dataset index of each example
   int64_t epoch = 0;
@@ -120,7 +129,8 @@ class Epoch {
 
 class DataLoader {
  public:
-  /// Throws ValueError for a bad batch size, prefetch, dtype or Normalize.
+  /// Throws ValueError for a bad batch size, prefetch, dtype, Normalize,
+  /// shift or crop (one larger than the padded image, or with a shift).
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
   ~DataLoader();
   DataLoader(const DataLoader&) = default;

@@ -18,6 +18,8 @@
 //                                counter = e * 2^32 + i   (one block)
 //   flip of example i in e:      key = derive_key(seed, kFlipStream)
 //                                counter = e * 2^32 + i   (one block)
+//   crop of example i in e:      key = derive_key(seed, kCropStream)
+//                                counter = e * 2^32 + i   (one block)
 //
 // Hence epochs and indices must be below 2^32. The shuffle is Fisher-Yates
 // with exact (rejection-sampled, Lemire) uniform draws from the stream's
@@ -33,6 +35,7 @@ namespace ember::data {
 inline constexpr uint64_t kShuffleStream = 1;
 inline constexpr uint64_t kShiftStream = 2;
 inline constexpr uint64_t kFlipStream = 3;
+inline constexpr uint64_t kCropStream = 4;
 
 /// SplitMix64 of seed and stream: a well-mixed Philox key per stream.
 uint64_t derive_key(uint64_t seed, uint64_t stream);
@@ -61,5 +64,11 @@ std::pair<int64_t, int64_t> shift_offsets(uint64_t seed, int64_t epoch, int64_t 
 /// Whether example `index` is mirrored in `epoch` (probability 1/2): a
 /// function of (seed, epoch, index) only.
 bool flip_draw(uint64_t seed, int64_t epoch, int64_t index);
+
+/// (top, left) of a random crop, uniform in [0, max_top] x [0, max_left]
+/// (top drawn first, as torchvision's RandomCrop.get_params), for example
+/// `index` in `epoch`: a function of (seed, epoch, index) only.
+std::pair<int64_t, int64_t> crop_offsets(uint64_t seed, int64_t epoch, int64_t index, int64_t max_top,
+                                         int64_t max_left);
 
 }  // namespace ember::data
