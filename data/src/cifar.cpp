@@ -1,6 +1,7 @@
-// CifarDataset (cifar.h): finds the folder of binary files, reads each file
-// of the split whole and parses it from memory (parse_cifar_records, which
-// the fuzz target drives too), then joins the files' records in order.
+// CifarDataset (cifar.h): finds the folder of binary files, checks every
+// file's size, then reads each whole and parses its records from memory
+// straight into the dataset's tensors, in file order (parse_into, which
+// parse_cifar_records and so the fuzz target share).
 // Note [CIFAR binary format] in cifar.h has the record layout.
 #include "ember/data/cifar.h"
 
@@ -65,22 +66,6 @@ std::vector<uint8_t> read_file(const fs::path& path) {
   return bytes;
 }
 
-// The parts' rows one after another, as one fresh (base) tensor.
-Tensor concat_rows(const std::vector<Tensor>& parts) {
-  if (parts.size() == 1) return parts[0];
-  Shape shape = parts[0].shape();
-  shape[0] = 0;
-  for (const Tensor& t : parts) shape[0] += t.size(0);
-  Tensor out = make_empty(shape, parts[0].dtype(), kCPU);
-  auto* dst = static_cast<uint8_t*>(out.raw_data());
-  for (const Tensor& t : parts) {
-    const size_t bytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
-    if (bytes > 0) std::memcpy(dst, t.raw_data(), bytes);
-    dst += bytes;
-  }
-  return out;
-}
-
 }  // namespace
 
 int64_t cifar_record_size(CifarKind kind) { return (kind == CifarKind::Cifar10 ? 1 : 2) + kPixels; }
@@ -93,26 +78,29 @@ std::vector<std::string> cifar_file_names(CifarKind kind, Split split) {
   return names;
 }
 
-CifarRecords parse_cifar_records(const uint8_t* data, size_t size, CifarKind kind, const std::string& source) {
+namespace {
+
+// FileError unless `size` bytes are a whole, non-zero number of records.
+void check_size(size_t size, CifarKind kind, const std::string& source) {
   const auto record = static_cast<size_t>(cifar_record_size(kind));
   EMBER_CHECK(size > 0, FileError, "parse_cifar_records: ", source, ": empty file (a ", kind_name(kind), " file is ",
               record, "-byte records)");
-  if (size % record != 0) {
-    const auto other_record = static_cast<size_t>(cifar_record_size(other(kind)));
-    throw FileError(detail::concat(
-        "parse_cifar_records: ", source, ": ", size, " bytes is not a whole number of ", record, "-byte ",
-        kind_name(kind), " records (", size / record, " records and ", size % record, " bytes left over)",
-        size % other_record == 0 ? detail::concat("; it would be ", size / other_record, " ", kind_name(other(kind)),
-                                                  " records: is this the other dataset?")
-                                 : std::string()));
-  }
+  if (size % record == 0) return;
+  const auto other_record = static_cast<size_t>(cifar_record_size(other(kind)));
+  throw FileError(detail::concat(
+      "parse_cifar_records: ", source, ": ", size, " bytes is not a whole number of ", record, "-byte ",
+      kind_name(kind), " records (", size / record, " records and ", size % record, " bytes left over)",
+      size % other_record == 0 ? detail::concat("; it would be ", size / other_record, " ", kind_name(other(kind)),
+                                                " records: is this the other dataset?")
+                               : std::string()));
+}
+
+// Parses the records of `size` (checked) bytes into room for size / record
+// images, labels and (CIFAR-100) coarse labels, checking every label.
+void parse_into(const uint8_t* data, size_t size, CifarKind kind, const std::string& source, uint8_t* pixels,
+                int64_t* labels, int64_t* coarse) {
+  const auto record = static_cast<size_t>(cifar_record_size(kind));
   const auto n = static_cast<int64_t>(size / record);
-  CifarRecords out;
-  out.images = make_empty({n, 3, 32, 32}, DType::UInt8, kCPU);
-  out.labels = make_empty({n}, DType::Int64, kCPU);
-  if (kind == CifarKind::Cifar100) out.coarse_labels = make_empty({n}, DType::Int64, kCPU);
-  uint8_t* pixels = out.images.data_ptr<uint8_t>();
-  int64_t* labels = out.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* r = data + static_cast<size_t>(i) * record;
     if (kind == CifarKind::Cifar10) {
@@ -124,11 +112,24 @@ CifarRecords parse_cifar_records(const uint8_t* data, size_t size, CifarKind kin
                   ") has coarse label ", static_cast<int>(r[0]), ", not a CIFAR-100 superclass id in 0..19");
       EMBER_CHECK(r[1] < 100, FileError, "parse_cifar_records: ", source, ": record ", i, " (byte ", i * record + 1,
                   ") has fine label ", static_cast<int>(r[1]), ", not a CIFAR-100 class id in 0..99");
-      out.coarse_labels.data_ptr<int64_t>()[i] = r[0];
+      coarse[i] = r[0];
       labels[i] = r[1];
     }
     std::memcpy(pixels + i * kPixels, r + (record - kPixels), kPixels);
   }
+}
+
+}  // namespace
+
+CifarRecords parse_cifar_records(const uint8_t* data, size_t size, CifarKind kind, const std::string& source) {
+  check_size(size, kind, source);
+  const auto n = static_cast<int64_t>(size / static_cast<size_t>(cifar_record_size(kind)));
+  CifarRecords out;
+  out.images = make_empty({n, 3, 32, 32}, DType::UInt8, kCPU);
+  out.labels = make_empty({n}, DType::Int64, kCPU);
+  if (kind == CifarKind::Cifar100) out.coarse_labels = make_empty({n}, DType::Int64, kCPU);
+  parse_into(data, size, kind, source, out.images.data_ptr<uint8_t>(), out.labels.data_ptr<int64_t>(),
+             kind == CifarKind::Cifar100 ? out.coarse_labels.data_ptr<int64_t>() : nullptr);
   return out;
 }
 
@@ -165,26 +166,40 @@ CifarDataset::CifarDataset(const fs::path& root, Split split, CifarKind kind, Ci
               "CifarDataset: CIFAR-10 has one label per image; coarse labels are CIFAR-100's");
   const fs::path dir = find_cifar_dir(root, kind);
   const std::vector<std::string> names = cifar_file_names(kind, split);
-  std::vector<Tensor> images, fine, coarse;
+  // Every file's size is checked first, so that the records go straight
+  // into the dataset's tensors: one copy of the pixels, plus one file's
+  // bytes at a time (150 MB and 30 MB for CIFAR-10's training split).
+  std::vector<size_t> sizes;
+  int64_t total = 0;
+  const auto record = static_cast<size_t>(cifar_record_size(kind));
   for (const std::string& name : names) {
     const fs::path path = dir / name;
     std::error_code ec;
     EMBER_CHECK(fs::is_regular_file(path, ec), FileError, "CifarDataset: ", dir.string(), " holds some ",
                 kind_name(kind), " files but not ", name, "; the ", split_name(split), " split is ", join(names),
                 " (looked in ", root.string(), " and ", (root / binary_folder(kind)).string(), ")");
+    const auto size = static_cast<size_t>(fs::file_size(path, ec));
+    EMBER_CHECK(!ec, FileError, "CifarDataset: ", path.string(), ": cannot read its size: ", ec.message());
+    check_size(size, kind, path.string());
     files_.push_back(path);
-    const std::vector<uint8_t> bytes = read_file(path);
-    CifarRecords records = parse_cifar_records(bytes.data(), bytes.size(), kind, path.string());
-    images.push_back(records.images);
-    fine.push_back(records.labels);
-    if (kind == CifarKind::Cifar100) coarse.push_back(records.coarse_labels);
+    sizes.push_back(size);
+    total += static_cast<int64_t>(size / record);
   }
-  Tensor all_images = concat_rows(images), all_fine = concat_rows(fine);
-  if (kind == CifarKind::Cifar100) {
-    fine_labels_ = all_fine;
-    coarse_labels_ = concat_rows(coarse);
+  Tensor images = make_empty({total, 3, 32, 32}, DType::UInt8, kCPU);
+  Tensor fine = make_empty({total}, DType::Int64, kCPU);
+  if (kind == CifarKind::Cifar100) coarse_labels_ = make_empty({total}, DType::Int64, kCPU);
+  int64_t at = 0;
+  for (size_t f = 0; f < files_.size(); ++f) {
+    const std::vector<uint8_t> bytes = read_file(files_[f]);
+    EMBER_CHECK(bytes.size() == sizes[f], FileError, "CifarDataset: ", files_[f].string(), " changed size while "
+                "being read (", sizes[f], " bytes, then ", bytes.size(), ")");
+    parse_into(bytes.data(), bytes.size(), kind, files_[f].string(), images.data_ptr<uint8_t>() + at * kPixels,
+               fine.data_ptr<int64_t>() + at,
+               kind == CifarKind::Cifar100 ? coarse_labels_.data_ptr<int64_t>() + at : nullptr);
+    at += static_cast<int64_t>(sizes[f] / record);
   }
-  set_tensors(all_images, labels == CifarLabels::Coarse ? coarse_labels_ : all_fine);
+  if (kind == CifarKind::Cifar100) fine_labels_ = fine;
+  set_tensors(images, labels == CifarLabels::Coarse ? coarse_labels_ : fine);
 }
 
 int64_t CifarDataset::num_classes() const {
