@@ -120,7 +120,7 @@ TEST_CASE("a state_dict's names and shapes pick its model, and a near miss names
   REQUIRE_THAT(matches.front().first, Catch::Contains("fc.weight is [1000, 512] in the file but [10, 512]"));
 }
 
-TEST_CASE("--dataset cifar10 takes the CIFAR recipe for every option not given", "[cifar][cli]") {
+TEST_CASE("the CIFAR recipe (--dataset cifar10) sets every option not given", "[cifar][cli]") {
   mnist::Config c = parse({"train", "--dataset", "cifar10"}).config;
   REQUIRE(c.model == "resnet18");
   REQUIRE(c.optimizer == "sgd");

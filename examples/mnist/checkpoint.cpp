@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datasets.h"
 #include "models.h"
 
 namespace ember::mnist {
@@ -179,7 +180,7 @@ TrainingPosition check_checkpoint_bytes(std::string_view bytes) {
   const Reader m(file, "<checkpoint>");
   // The config's own reader checks types and ranges (examples/mnist/config.cpp).
   const Config c = Config::from_json_text(m.text("config"), "<checkpoint>: checkpoint metadata 'config'");
-  std::shared_ptr<nn::Module> model = make_model(c.model);
+  std::shared_ptr<nn::Module> model = make_model(c.model, model_input(c));
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, model->parameters());
   std::shared_ptr<optim::LRScheduler> schedule = make_schedule(c, *opt, /*steps_per_epoch=*/1);
   return restore_checkpoint(file, "<checkpoint>", {*model, *opt, schedule.get()});

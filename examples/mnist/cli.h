@@ -17,6 +17,7 @@ struct Command {
   bool train = false;
   Config config;
   std::string file;  // eval's checkpoint or model file
+  EvalRequest eval;  // eval's --model, and whether --dataset was given
 };
 
 // Text for --help that comes from the engine (main passes the registered
@@ -43,8 +44,9 @@ class CommandLine {
   CLI::App app_;
   Config config_;
   int64_t epochs_ = 0;  // 0: the dataset's default (default_epochs)
-  std::string file_;
+  std::string file_, eval_model_;
   CLI::App* train_ = nullptr;
+  CLI::App* eval_ = nullptr;
 };
 
 }  // namespace ember::mnist

@@ -4,6 +4,7 @@
 // problem is an ember::Error naming the source and the key, never one of
 // nlohmann's own exceptions or a silent conversion (1e300 into an int64 is
 // undefined behaviour; "epochs": "3" is a mistake, not a 3).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -145,12 +146,25 @@ void Config::validate(const std::string& where) const {
     for (const char* n : names) all += (all.empty() ? "" : ", ") + std::string(n);
     EMBER_CHECK(one_of(v, names), ValueError, where, ": \"", key, "\" must be one of ", all, ", got '", v, "'");
   };
-  check_name("dataset", dataset, {"mnist", "fashion"});
+  check_name("dataset", dataset, {"mnist", "fashion", "cifar10", "cifar100"});
   check_name("dtype", dtype, {"float32", "float64"});
   check_name("optimizer", optimizer, {"adam", "adamw", "sgd"});
   check_name("schedule", schedule, {"none", "step", "cosine", "onecycle"});
   check_name("flip", flip, {"on", "off", "auto"});
   check_name("cuda_graph", cuda_graph, {"auto", "on", "off"});
+}
+
+void apply_cifar_recipe(Config& c, const std::vector<std::string>& given) {
+  if (c.dataset != "cifar10" && c.dataset != "cifar100") return;
+  auto unset = [&](const char* key) { return std::find(given.begin(), given.end(), key) == given.end(); };
+  if (unset("model")) c.model = "resnet18";
+  if (unset("optimizer")) c.optimizer = "sgd";
+  if (unset("lr")) c.lr = 0.1;
+  if (unset("momentum")) c.momentum = 0.9;
+  if (unset("weight_decay")) c.weight_decay = 5e-4;
+  if (unset("schedule")) c.schedule = "onecycle";
+  if (unset("batch_size")) c.batch_size = 128;
+  if (unset("augment")) c.augment = 4;
 }
 
 }  // namespace ember::mnist

@@ -1,4 +1,4 @@
-// ember-mnist: train and evaluate CNNs on MNIST digits or Fashion-MNIST.
+// ember-mnist: train and evaluate CNNs on MNIST digits, Fashion-MNIST and CIFAR.
 //
 //   ember-mnist train [options]     train, writing runs/<...>/ (metrics.csv,
 //                                   config.json, checkpoint and model files,
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (cmd.train) return ember::mnist::train(cmd.config).exit_code();  // 130 or 143 after a stop signal
-    ember::mnist::evaluate_file(cmd.file, cmd.config);
+    ember::mnist::evaluate_file(cmd.file, cmd.config, cmd.eval);
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

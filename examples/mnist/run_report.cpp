@@ -1,5 +1,7 @@
 #include "run_report.h"
 
+#include "datasets.h"
+
 #include <chrono>
 #include <algorithm>
 #include <cmath>
@@ -14,12 +16,27 @@ void record_predictions(EvalDetails& d, const Tensor& images, const Tensor& labe
                         size_t max_examples) {
   if (d.confusion.empty()) d.confusion.assign(logits.size(1), std::vector<double>(logits.size(1), 0));
   const std::vector<int64_t> truth = labels.to_vector<int64_t>(), pred = argmax(logits, 1).to_vector<int64_t>();
-  const int64_t h = images.size(2), w = images.size(3);
+  const int64_t channels = images.size(1), h = images.size(2), w = images.size(3);
+  const bool colour = channels == 3;
+  auto name = [&](int64_t k) {
+    const auto* names = d.dataset ? &d.dataset->class_names() : nullptr;
+    return names && k < static_cast<int64_t>(names->size()) ? (*names)[static_cast<size_t>(k)] : std::to_string(k);
+  };
   for (size_t i = 0; i < truth.size(); ++i) {
     d.confusion[truth[i]][pred[i]] += 1;
-    if (truth[i] != pred[i] && d.misclassified.size() < max_examples)
-      d.misclassified.push_back({h, w, images.select(0, static_cast<int64_t>(i)).select(0, 0).to_vector<float>(),
-                                 "true " + std::to_string(truth[i]) + ", pred " + std::to_string(pred[i])});
+    if (truth[i] == pred[i] || d.misclassified.size() >= max_examples) continue;
+    const Tensor image = images.select(0, static_cast<int64_t>(i));
+    std::vector<float> pixels = (colour ? image : image.select(0, 0)).to_vector<float>();
+    if (colour && d.dataset) {  // x * std + mean: the pixel / 255 the camera gave
+      const data::Normalize& n = d.dataset->normalize;
+      for (int64_t c = 0; c < 3; ++c) {
+        const double mean = n.mean[n.mean.size() == 1 ? 0 : c], std = n.std[n.std.size() == 1 ? 0 : c];
+        for (int64_t j = c * h * w; j < (c + 1) * h * w; ++j)
+          pixels[j] = static_cast<float>(pixels[j] * std + mean);
+      }
+    }
+    d.misclassified.push_back({h, w, std::move(pixels), "true " + name(truth[i]) + ", pred " + name(pred[i]),
+                               colour ? 3 : 1});
   }
 }
 
@@ -41,13 +58,18 @@ std::string write_model_graph(const fs::path& out, nn::Module& model, const Tens
 
 namespace {
 
-// The first conv layer's filters, input channel 0 of each: (C_out, C_in, kh, kw).
+// The first conv layer's filters (C_out, C_in, kh, kw): in colour when they
+// read three channels (an RGB image), else input channel 0 of each.
 std::vector<viz::GrayImage> first_conv_filters(const nn::Module& model) {
   for (const auto& [name, t] : model.named_parameters()) {
     if (t.dim() != 4 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
+    const bool colour = t.size(1) == 3;
     std::vector<viz::GrayImage> out;
-    for (int64_t o = 0; o < t.size(0); ++o)
-      out.push_back({t.size(2), t.size(3), t.select(0, o).select(0, 0).to_vector<float>(), std::to_string(o)});
+    for (int64_t o = 0; o < t.size(0); ++o) {
+      const Tensor f = t.select(0, o);
+      out.push_back({t.size(2), t.size(3), (colour ? f : f.select(0, 0)).to_vector<float>(), std::to_string(o),
+                     colour ? 3 : 1});
+    }
     return out;
   }
   return {};
@@ -142,10 +164,23 @@ void write_run_report(const fs::path& out, const Config& c, const nn::Module& mo
                {"training time", fixed(seconds, 0) + " s"}};
   }
   add_curves(r, out, epochs, steps);
+  // Rows name the class ("3 cat") where names say more than the numbers;
+  // columns keep the number, as names would run into each other. A
+  // 100-class matrix gets small cells and a number every tenth.
+  const size_t classes = eval.confusion.size();
+  std::vector<std::string> rows, cols;
+  const std::vector<std::string>* names = eval.dataset ? &eval.dataset->class_names() : nullptr;
+  for (size_t k = 0; k < classes; ++k) {
+    const std::string number = classes > 20 && k % 10 != 0 ? "" : std::to_string(k);
+    cols.push_back(number);
+    const bool named = names && names->size() == classes && classes <= 20 && (*names)[k] != number;
+    rows.push_back(named ? number + " " + (*names)[k] : number);
+  }
   if (!eval.confusion.empty())
     add_figure(r, out, "confusion.svg", "Confusion matrix",
                viz::heatmap(eval.confusion, {.title = "Confusion matrix (test set, last epoch)", .x_label = "predicted",
-                                             .y_label = "true"}),
+                                             .y_label = "true", .row_labels = rows, .col_labels = cols,
+                                             .cell = classes > 20 ? 8.0 : 40.0}),
                "Row: the true class; column: the class the model chose. The diagonal holds the correct answers; "
                "every other number is a kind of mistake, and the darker the cell, the more often it happens.");
   if (const auto filters = first_conv_filters(model); !filters.empty())

@@ -16,13 +16,17 @@
 
 namespace ember::mnist {
 
+struct DatasetInfo;
+
 // What a test evaluation saw, beyond loss and accuracy.
 struct EvalDetails {
-  std::vector<std::vector<double>> confusion;  // [true][predicted] counts
-  std::vector<viz::GrayImage> misclassified;   // the first few, captioned "true 4, pred 9"
+  std::vector<std::vector<double>> confusion{};  // [true][predicted] counts
+  std::vector<viz::GrayImage> misclassified{};  // the first few, captioned "true 4, pred 9" or "true cat, pred dog"
+  const DatasetInfo* dataset = nullptr;        // class names, and the normalisation to undo for colour pictures
 };
 
-// Adds one batch's predictions to `details` (keeping at most `max_examples` images).
+// Adds one batch's predictions to `details` (keeping at most `max_examples`
+// images). Colour images are shown as they were before normalisation.
 void record_predictions(EvalDetails& details, const Tensor& images, const Tensor& labels, const Tensor& logits,
                         size_t max_examples = 24);
 

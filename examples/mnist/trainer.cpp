@@ -24,6 +24,7 @@
 #include <ember/optim/optim.h>
 
 #include "checkpoint.h"
+#include "datasets.h"
 #include "graphed_step.h"
 #include "models.h"
 #include "run_report.h"
@@ -39,37 +40,6 @@ DType dtype_of_name(const std::string& s) {
   if (s == "float32") return DType::Float32;
   if (s == "float64") return DType::Float64;
   throw ValueError("--dtype must be float32 or float64, got '" + s + "'");
-}
-
-fs::path data_root(const Config& c) {
-  if (!c.data_dir.empty()) return c.data_dir;
-  if (c.dataset == "mnist") return data::default_datasets_dir() / "mnist-digits";
-  if (c.dataset == "fashion") return data::default_datasets_dir() / "fashion-mnist";
-  throw ValueError("--dataset must be mnist or fashion, got '" + c.dataset + "'");
-}
-
-// Mirroring keeps a shirt a shirt but can turn a digit into another one, so
-// "auto" flips Fashion-MNIST only.
-bool uses_flip(const Config& c) {
-  if (c.flip == "auto") return c.dataset == "fashion";
-  if (c.flip == "on" || c.flip == "off") return c.flip == "on";
-  throw ValueError("--flip must be on, off or auto, got '" + c.flip + "'");
-}
-
-data::DataLoader make_loader(const Config& c, data::Split split) {
-  std::shared_ptr<const data::Dataset> ds = std::make_shared<data::MnistDataset>(data_root(c), split);
-  if (split == data::Split::Train && c.train_limit > 0 && c.train_limit < ds->size())
-    ds = std::make_shared<data::Subset>(ds, data::index_range(0, c.train_limit));
-  data::DataLoaderOptions o;
-  o.batch_size = split == data::Split::Train ? c.batch_size : 200;
-  o.shuffle = split == data::Split::Train;
-  o.seed = c.seed;
-  o.normalize = c.dataset == "fashion" ? data::Normalize::fashion_mnist() : data::Normalize::mnist_digits();
-  if (split == data::Split::Train && c.augment > 0) o.random_shift = data::RandomShift{c.augment};
-  o.random_flip = split == data::Split::Train && uses_flip(c);
-  o.dtype = dtype_of_name(c.dtype);
-  o.pin_memory = Device(c.device).is_cuda();  // one direct copy per batch (Note [Pinned batches])
-  return data::DataLoader(ds, o);
 }
 
 }  // namespace
@@ -187,8 +157,11 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   if (c.threads != 0) set_num_threads(static_cast<int>(c.threads));  // < 0: a ValueError
   select_kernels(c);
   manual_seed(c.seed);
-  Run r{Device(c.device), make_model(c.model), make_loader(c, data::Split::Train), make_loader(c, data::Split::Test),
-        nullptr, nullptr};
+  // The data first: the model is built for its image shape. Loading draws
+  // nothing from the default generator, so the weights are as they were.
+  data::DataLoader train_loader = make_loader(c, data::Split::Train), test_loader = make_loader(c, data::Split::Test);
+  const ModelInput input = model_input(c, train_loader);
+  Run r{Device(c.device), make_model(c.model, input), std::move(train_loader), std::move(test_loader), nullptr, nullptr};
   r.model->to(dtype_of_name(c.dtype));
   r.model->to(r.device);
   r.opt = make_optimizer(c, r.model->parameters());
@@ -212,7 +185,8 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
               "--cuda-graph must be auto, on or off, got '", c.cuda_graph, "'");
   EMBER_CHECK(c.cuda_graph != "on" || r.device.is_cuda(), ValueError, "--cuda-graph on needs --device cuda");
   std::printf("%s\n", startup_line(c, *r.model).c_str());
-  Tensor example = zeros({1, 1, 28, 28}, {.dtype = dtype_of_name(c.dtype), .device = r.device});
+  Tensor example = zeros({1, input.channels, input.height, input.width}, {.dtype = dtype_of_name(c.dtype),
+                                                                         .device = r.device});
   r.model->eval();  // a one-image batch: batch norm must not use its statistics
   std::printf("%s", nn::summary_table(nn::summarize(*r.model, example)).c_str());
   r.model->train();
@@ -447,7 +421,8 @@ TrainResult train(const Config& c) {
   }
 
   TrainResult result;
-  EvalDetails details;
+  const DatasetInfo& dataset = dataset_info(c.dataset);
+  EvalDetails details{.dataset = &dataset};
   TrainingPosition from = r.resume_at;
   // The logs reach the disk before each checkpoint that counts their rows:
   // after a power cut a checkpoint is never ahead of its logs.
@@ -467,7 +442,7 @@ TrainResult train(const Config& c) {
       save_stopped(c, r, epoch, e, out, details, status, result.stop_signal);
       break;
     }
-    details = {};
+    details = EvalDetails{.dataset = &dataset};
     const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details);
     result.test_accuracy = test.accuracy;
     const double lr = r.opt->param_groups()[0].lr();
@@ -529,25 +504,51 @@ TrainResult train(const Config& c) {
   return result;
 }
 
-double evaluate_file(const std::string& path, const Config& config) {
+double evaluate_file(const std::string& path, const Config& config, const EvalRequest& request) {
   select_kernels(config);
   SafetensorsContents file = load_safetensors(path);
   Config c = config;
-  if (auto it = file.metadata.find("config"); it != file.metadata.end()) {
-    const Config saved = Config::from_json_text(it->second, path + ": metadata \"config\"");
+  const auto saved_text = file.metadata.find("config");
+  if (saved_text != file.metadata.end()) {  // written by ember-mnist: it says what it is
+    const Config saved = Config::from_json_text(saved_text->second, path + ": metadata \"config\"");
+    EMBER_CHECK(request.model.empty() || request.model == saved.model, ValueError, "eval: --model ", request.model,
+                ", but ", path, " was written by ember-mnist for ", saved.model, " (drop --model)");
     c.model = saved.model;
     c.dtype = saved.dtype;
+    if (!request.dataset_given) c.dataset = saved.dataset;
   }
-  auto model = make_model(c.model);
-  model->to(dtype_of_name(c.dtype));
   NamedTensors state;
   const bool is_checkpoint = file.find("model.conv1.weight") || file.metadata.count("epoch");
   for (auto& [name, t] : file.tensors) {
     if (!is_checkpoint) state.emplace_back(name, t);
     else if (name.rfind("model.", 0) == 0) state.emplace_back(name.substr(6), t);
   }
+  data::DataLoader loader = make_loader(c, data::Split::Test);
+  const ModelInput input = model_input(c, loader);
+  if (saved_text == file.metadata.end()) {  // a state_dict from elsewhere: --model, or the one its keys fit
+    if (!request.model.empty()) {
+      c.model = request.model;
+    } else {
+      std::vector<std::pair<std::string, Shape>> shapes;
+      for (const auto& [name, t] : state) shapes.emplace_back(name, t.shape());
+      const std::vector<ModelMatch> matches = match_models(shapes, input);
+      const std::string images = std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
+                                 std::to_string(input.width) + " images and " + std::to_string(input.classes) +
+                                 " classes";
+      EMBER_CHECK(matches.front().differences == 0, ValueError, "eval: ", path, " carries no ember-mnist config, "
+                  "and its ", state.size(), " tensors fit none of the models (", model_names(), ") for ", c.dataset,
+                  "'s ", images, ". Closest: ", matches.front().model, " (", matches.front().differences,
+                  " differences; ", matches.front().first, "). Pass --model NAME, or the --dataset it was trained on");
+      c.model = matches.front().model;
+      std::printf("model: %s (the file's %zu tensors fit it, for %s's %s)\n", c.model.c_str(), state.size(),
+                  c.dataset.c_str(), images.c_str());
+    }
+  }
+  auto model = make_model(c.model, input);
+  model->to(dtype_of_name(c.dtype));
   model->load_state_dict(state);
-  EvalResult r = evaluate(*model, make_loader(c, data::Split::Test), Device(c.device));
+  model->to(Device(c.device));
+  EvalResult r = evaluate(*model, loader, Device(c.device));
   std::printf("%s on %s test: loss %.4f, accuracy %.2f%%\n", c.model.c_str(), c.dataset.c_str(), r.loss, 100 * r.accuracy);
   return r.accuracy;
 }

