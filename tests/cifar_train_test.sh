@@ -28,8 +28,8 @@ for f in report.html filters.svg confusion.svg model.safetensors checkpoint.safe
   [ -s "$work/run/$f" ] || { echo "FAIL: the run wrote no $f"; exit 1; }
 done
 
-# eval: the file's config names model and dataset (the data dir is given).
-"$bin" eval "$work/run/model.safetensors" --data-dir "$work" | tee "$work/eval.log"
+# eval: the file's config names model, dataset and data dir.
+"$bin" eval "$work/run/model.safetensors" | tee "$work/eval.log"
 grep -q "resnet18 on cifar10 test" "$work/eval.log" || { echo "FAIL: eval did not take the file's config"; exit 1; }
 # The same tensors with no metadata, as PyTorch would write them.
 "$python" - "$root/tests" "$work/run/model.safetensors" "$work/bare.safetensors" <<'EOF'

@@ -515,7 +515,10 @@ double evaluate_file(const std::string& path, const Config& config, const EvalRe
                 ", but ", path, " was written by ember-mnist for ", saved.model, " (drop --model)");
     c.model = saved.model;
     c.dtype = saved.dtype;
-    if (!request.dataset_given) c.dataset = saved.dataset;
+    if (!request.dataset_given) {  // the data it was trained on, from where it was read unless told otherwise
+      c.dataset = saved.dataset;
+      if (c.data_dir.empty()) c.data_dir = saved.data_dir;
+    }
   }
   NamedTensors state;
   const bool is_checkpoint = file.find("model.conv1.weight") || file.metadata.count("epoch");
