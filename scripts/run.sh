@@ -6,7 +6,9 @@
 # writing the run to runs/default/: metrics.csv, config.json, checkpoints,
 # charts and report.html. Extra arguments go to `ember-mnist train`, e.g.
 #   bash scripts/run.sh --dataset fashion      # 25 epochs, random flips too
-# (Fashion-MNIST is prepared from Debian's dataset-fashion-mnist on demand).
+#   bash scripts/run.sh --dataset cifar10 --data-dir DIR   # ResNet-18, the CIFAR recipe
+# (Fashion-MNIST is prepared from Debian's dataset-fashion-mnist on demand;
+# CIFAR is in no package: DIR is your copy of its binary version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
