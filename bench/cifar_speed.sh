@@ -111,7 +111,8 @@ start=$SECONDS
 for r in $(seq 1 "$repeats"); do
   if [ $((r % 2)) = 1 ]; then ember_run "$r"; torch_run "$r"; else torch_run "$r"; ember_run "$r"; fi
   if [ "$r" = 1 ] && [ "$repeats" -gt 1 ]; then
-    echo "cifar_speed.sh: repeat 1 took $((SECONDS - start)) s; the rest will take about $(((SECONDS - start) * (repeats - 1))) s"
+    echo "cifar_speed.sh: repeat 1 took $((SECONDS - start)) s;" \
+      "the rest will take about $(((SECONDS - start) * (repeats - 1))) s"
   fi
 done
 

@@ -13,7 +13,7 @@
 #                   mean test accuracy must be within 0.3 points of the CPU's (bench/results/mnist/cpu-seeds.csv)
 #   bench      150  ember-bench --quick (every family against cuda:cudnn, 60 s at most), ember-bench-cuda-memory
 #                   and the PyTorch twins; the default CNN for 3 epochs, Ember (graphs) and PyTorch eager
-#   cifar       90  ember-mnist: one epoch of ResNet-18 (the CIFAR recipe, batch 128) on 50,000 synthetic
+#   cifar      150  ember-mnist: one epoch of ResNet-18 (the CIFAR recipe, batch 128) on 50,000 synthetic
 #                   CIFAR-10-format images (scripts/make_synthetic_cifar.py), timed; no accuracy is claimed
 #   memcheck    90  compute-sanitizer memcheck over the kernels' and the CUDA graphs' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
@@ -29,7 +29,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=(build tests train bench cifar memcheck racecheck)
-declare -A BUDGET=([build]=240 [tests]=90 [train]=150 [bench]=150 [cifar]=90 [memcheck]=90 [racecheck]=90)
+declare -A BUDGET=([build]=240 [tests]=90 [train]=150 [bench]=150 [cifar]=150 [memcheck]=90 [racecheck]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520

@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 datasets=(mnist-digits)
 [[ " $* " == *" fashion "* || " $* " == *"--dataset=fashion"* ]] && datasets+=(fashion-mnist)
-bash scripts/prepare_data.sh "${datasets[@]}"
+[[ " $* " == *" cifar10"* || " $* " == *" cifar100"* || " $* " == *"--dataset=cifar"* ]] && datasets=()
+(( ${#datasets[@]} == 0 )) || bash scripts/prepare_data.sh "${datasets[@]}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ember-ccache}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"  # as scripts/test.sh: clones in other folders share the cache
 export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"

@@ -5,6 +5,7 @@
 # (scripts/make_synthetic_cifar.py), and the loss falls. Then eval: the
 # model file carries its config; the same tensors without it are recognised
 # as resnet18 from their names and shapes; a wrong --model is a clear error.
+# Last, a CIFAR run stopped mid-epoch resumes to the same weights.
 # No accuracy is claimed: the images are made up (docs/training.md).
 set -euo pipefail
 bin=$1
@@ -18,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 "$bin" train --dataset cifar10 --data-dir "$work" --batch-size 32 --epochs 4 --lr 0.05 --seed 0 \
   --out "$work/run" > "$work/train.log"
 grep -m1 "resnet18 (11173962 parameters) on cifar10" "$work/train.log" ||
-  { cat "$work/train.log"; echo "FAIL: the startup line does not name resnet18 with the CIFAR stem on cifar10"; exit 1; }
+  { cat "$work/train.log"; echo "FAIL: the startup line does not name the CIFAR-stem resnet18 on cifar10"; exit 1; }
 grep -q "data: 64 train / 32 test images" "$work/train.log" || { echo "FAIL: wrong image counts"; exit 1; }
 first=$(sed -n 2p "$work/run/metrics.csv" | cut -d, -f3)
 last=$(tail -n 1 "$work/run/metrics.csv" | cut -d, -f3)
@@ -46,4 +47,15 @@ if "$bin" eval "$work/bare.safetensors" --dataset cifar10 --data-dir "$work" --m
   echo "FAIL: --model cnn loaded resnet18's tensors"; exit 1
 fi
 grep -q "missing keys" "$work/err.log" || { cat "$work/err.log"; echo "FAIL: no clear error"; exit 1; }
+# Resume is exact on CIFAR too: the crop and flip of every image are drawn
+# from (seed, epoch, index). Stopped mid-epoch (step 3 of 2 a epoch), then
+# resumed: the same weights, byte for byte, as the run never stopped.
+common=(--dataset cifar10 --data-dir "$work" --model cnn --batch-size 32 --epochs 3 --seed 3 --out "$work/resume")
+"$bin" train "${common[@]}" > /dev/null
+mv "$work/resume" "$work/straight"
+"$bin" train "${common[@]}" --max-steps 3 > /dev/null
+"$bin" train "${common[@]}" --resume > "$work/resume.log"
+grep -q "resumed from .* (step 3)" "$work/resume.log" || { grep resumed "$work/resume.log"; echo "FAIL: no resume"; exit 1; }
+cmp "$work/straight/model.safetensors" "$work/resume/model.safetensors" ||
+  { echo "FAIL: a resumed CIFAR run ends with other weights"; exit 1; }
 echo "PASS"

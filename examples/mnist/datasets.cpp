@@ -24,11 +24,6 @@ const DatasetInfo kDatasets[] = {
      data::cifar100_class_names},
 };
 
-DType dtype_named(const std::string& s) {
-  EMBER_CHECK(s == "float32" || s == "float64", ValueError, "--dtype must be float32 or float64, got '", s, "'");
-  return s == "float32" ? DType::Float32 : DType::Float64;
-}
-
 bool uses_flip(const Config& c) {
   if (c.flip == "auto") return dataset_info(c.dataset).flip;
   EMBER_CHECK(c.flip == "on" || c.flip == "off", ValueError, "--flip must be on, off or auto, got '", c.flip, "'");
@@ -36,6 +31,11 @@ bool uses_flip(const Config& c) {
 }
 
 }  // namespace
+
+DType dtype_named(const std::string& s) {
+  EMBER_CHECK(s == "float32" || s == "float64", ValueError, "--dtype must be float32 or float64, got '", s, "'");
+  return s == "float32" ? DType::Float32 : DType::Float64;
+}
 
 const char* dataset_names() { return "mnist, fashion, cifar10, cifar100"; }
 
@@ -56,8 +56,8 @@ std::shared_ptr<const data::Dataset> load_split(const Config& c, data::Split spl
   if (!d.colour)
     ds = std::make_shared<data::MnistDataset>(data_root(c), split);
   else
-    ds = std::make_shared<data::CifarDataset>(data_root(c), split,
-                                              c.dataset == "cifar10" ? data::CifarKind::Cifar10 : data::CifarKind::Cifar100);
+    ds = std::make_shared<data::CifarDataset>(
+        data_root(c), split, c.dataset == "cifar10" ? data::CifarKind::Cifar10 : data::CifarKind::Cifar100);
   if (split == data::Split::Train && c.train_limit > 0 && c.train_limit < ds->size())
     ds = std::make_shared<data::Subset>(ds, data::index_range(0, c.train_limit));
   return ds;

@@ -41,6 +41,9 @@ const char* dataset_names();
 // ValueError naming the known datasets for another name.
 const DatasetInfo& dataset_info(const std::string& name);
 
+// --dtype's name as a DType: float32 or float64 (ValueError otherwise).
+DType dtype_named(const std::string& name);
+
 // --data-dir, or the dataset's default folder.
 std::filesystem::path data_root(const Config& c);
 // A split as the config asks for it: --train-limit cuts the training split.

@@ -191,8 +191,11 @@ void write_run_report(const fs::path& out, const Config& c, const nn::Module& mo
                "stroke detectors; noise-like ones have not learned much.");
   if (!eval.misclassified.empty())  // none yet: a run stopped before its first evaluation
     add_figure(r, out, "misclassified.svg", "Misclassified test images",
-               viz::image_grid(eval.misclassified, {.title = "Misclassified test images (first " +
-                                                                 std::to_string(eval.misclassified.size()) + ")"}),
+               viz::image_grid(eval.misclassified,
+                               {.title = "Misclassified test images (first " +
+                                         std::to_string(eval.misclassified.size()) + ")",
+                                // photos as they are (record_predictions undid the normalisation); digits stretched
+                                .normalize_each = eval.misclassified.front().channels == 1}),
                "Test images the model got wrong, with the true and the predicted class. Some are genuinely "
                "ambiguous; systematic confusions show up in the confusion matrix too.");
   if (!s.model_svg.empty())

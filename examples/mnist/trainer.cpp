@@ -36,11 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-DType dtype_of_name(const std::string& s) {
-  if (s == "float32") return DType::Float32;
-  if (s == "float64") return DType::Float64;
-  throw ValueError("--dtype must be float32 or float64, got '" + s + "'");
-}
 
 }  // namespace
 
@@ -161,8 +156,9 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   // nothing from the default generator, so the weights are as they were.
   data::DataLoader train_loader = make_loader(c, data::Split::Train), test_loader = make_loader(c, data::Split::Test);
   const ModelInput input = model_input(c, train_loader);
-  Run r{Device(c.device), make_model(c.model, input), std::move(train_loader), std::move(test_loader), nullptr, nullptr};
-  r.model->to(dtype_of_name(c.dtype));
+  Run r{Device(c.device), make_model(c.model, input), std::move(train_loader), std::move(test_loader), nullptr,
+        nullptr};
+  r.model->to(dtype_named(c.dtype));
   r.model->to(r.device);
   r.opt = make_optimizer(c, r.model->parameters());
   r.schedule = make_schedule(c, *r.opt, r.train_loader.num_batches());
@@ -185,7 +181,7 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
               "--cuda-graph must be auto, on or off, got '", c.cuda_graph, "'");
   EMBER_CHECK(c.cuda_graph != "on" || r.device.is_cuda(), ValueError, "--cuda-graph on needs --device cuda");
   std::printf("%s\n", startup_line(c, *r.model).c_str());
-  Tensor example = zeros({1, input.channels, input.height, input.width}, {.dtype = dtype_of_name(c.dtype),
+  Tensor example = zeros({1, input.channels, input.height, input.width}, {.dtype = dtype_named(c.dtype),
                                                                          .device = r.device});
   r.model->eval();  // a one-image batch: batch norm must not use its statistics
   std::printf("%s", nn::summary_table(nn::summarize(*r.model, example)).c_str());
@@ -515,10 +511,9 @@ double evaluate_file(const std::string& path, const Config& config, const EvalRe
                 ", but ", path, " was written by ember-mnist for ", saved.model, " (drop --model)");
     c.model = saved.model;
     c.dtype = saved.dtype;
-    if (!request.dataset_given) {  // the data it was trained on, from where it was read unless told otherwise
-      c.dataset = saved.dataset;
-      if (c.data_dir.empty()) c.data_dir = saved.data_dir;
-    }
+    // The data it was trained on, read from where it was then unless told otherwise.
+    if (!request.dataset_given) c.dataset = saved.dataset;
+    if (c.data_dir.empty() && c.dataset == saved.dataset) c.data_dir = saved.data_dir;
   }
   NamedTensors state;
   const bool is_checkpoint = file.find("model.conv1.weight") || file.metadata.count("epoch");
@@ -548,11 +543,12 @@ double evaluate_file(const std::string& path, const Config& config, const EvalRe
     }
   }
   auto model = make_model(c.model, input);
-  model->to(dtype_of_name(c.dtype));
+  model->to(dtype_named(c.dtype));
   model->load_state_dict(state);
   model->to(Device(c.device));
   EvalResult r = evaluate(*model, loader, Device(c.device));
-  std::printf("%s on %s test: loss %.4f, accuracy %.2f%%\n", c.model.c_str(), c.dataset.c_str(), r.loss, 100 * r.accuracy);
+  std::printf("%s on %s test: loss %.4f, accuracy %.2f%%\n", c.model.c_str(), c.dataset.c_str(), r.loss,
+              100 * r.accuracy);
   return r.accuracy;
 }
 

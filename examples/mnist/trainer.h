@@ -106,8 +106,8 @@ std::shared_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
 // What `eval` was told beyond the config.
 struct EvalRequest {
   std::string model;           // --model: for a state_dict without an Ember config ("": inferred from its keys)
-  bool dataset_given = false;  // --dataset given; else a file's own config names the dataset (and, without
-                               // --data-dir, its folder)
+  bool dataset_given = false;  // --dataset given; else a file's own config names the dataset (and, for
+                               // that dataset without --data-dir, its folder)
 };
 
 // Evaluates a checkpoint or model file on the test split; prints and
