@@ -24,6 +24,7 @@ class FileError : public Error { using Error::Error; };      // missing, unreada
 class InternalError : public Error { using Error::Error; };  // a broken invariant: a bug in Ember
 class OutOfMemory : public Error { using Error::Error; };    // a device (or the host) has no memory left
 class AnomalyError : public Error { using Error::Error; };   // a NaN or Inf that anomaly mode caught
+class DistributedError : public Error { using Error::Error; };  // a collective failed or timed out (a rank died)
 
 namespace detail {
 // Builds a message from any streamable pieces: concat("got ", 3, " dims").

@@ -1,0 +1,68 @@
+// DistributedDataParallel: torch.nn.parallel.DistributedDataParallel for
+// Ember (docs/distributed.md). Each rank holds a whole replica of the model
+// and trains it on its own shard of every batch; after backward every
+// parameter's gradient is the mean over the ranks, so every replica takes
+// the same optimizer step and the replicas stay equal.
+//
+//   auto ddp = std::make_shared<distributed::DistributedDataParallel>(model);
+//   Tensor loss = cross_entropy((*ddp)(x), y);
+//   loss.backward();   // gradients averaged across ranks as backward runs
+//   opt.step();
+//
+// At construction, rank 0's parameters and buffers are broadcast to every
+// rank. Buffers (batch-norm statistics) then stay per rank, as PyTorch's
+// default. Gradients are reduced in buckets of about bucket_cap_mb,
+// parameters taken in reverse order of registration (the order backward
+// reaches them); a bucket's all-reduce starts as soon as its last gradient
+// is accumulated, while backward goes on computing the next ones.
+#pragma once
+
+#include <memory>
+
+#include "ember/nn/module.h"
+
+namespace ember::distributed {
+
+struct DDPOptions {
+  double bucket_cap_mb = 25;  // PyTorch's default
+};
+
+class DistributedDataParallel : public nn::Module {
+ public:
+  explicit DistributedDataParallel(std::shared_ptr<nn::Module> module, DDPOptions options = {});
+  ~DistributedDataParallel() override;
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "DistributedDataParallel"; }
+
+  nn::Module& module() { return *module_; }
+  const std::shared_ptr<nn::Module>& module_ptr() const { return module_; }
+
+  // While a NoSync lives, backward accumulates gradients locally without
+  // communicating (gradient accumulation); the first backward after it
+  // reduces everything accumulated.
+  class NoSync {
+   public:
+    explicit NoSync(DistributedDataParallel& ddp);
+    ~NoSync();
+    NoSync(const NoSync&) = delete;
+    NoSync& operator=(const NoSync&) = delete;
+
+   private:
+    DistributedDataParallel& ddp_;
+    bool was_;
+  };
+  NoSync no_sync() { return NoSync(*this); }
+
+  // Seconds this rank spent blocked waiting for all-reduces to finish in
+  // the last backward, and the number of buckets (for the figures).
+  double last_wait_seconds() const;
+  int64_t num_buckets() const;
+
+ private:
+  struct Reducer;
+  std::shared_ptr<nn::Module> module_;
+  std::unique_ptr<Reducer> reducer_;
+  bool sync_ = true;
+};
+
+}  // namespace ember::distributed
