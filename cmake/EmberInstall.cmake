@@ -10,6 +10,8 @@ install(TARGETS ${_ember_targets} EXPORT EmberTargets
 foreach(_dir core kernels autograd nn optim data viz distributed)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
+install(FILES ${PROJECT_BINARY_DIR}/distributed/include/ember/distributed/config.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ember/distributed)
 install(FILES ${PROJECT_SOURCE_DIR}/include/ember/ember.h ${PROJECT_BINARY_DIR}/include/ember/version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ember)
 install(EXPORT EmberTargets NAMESPACE ember:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Ember)

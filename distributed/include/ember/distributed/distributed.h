@@ -56,6 +56,10 @@ bool is_distributed();  // world_size() > 1
 // `device` goes through.
 std::string backend_name(Device device = kCPU);
 
+// What this build has (also as macros in ember/distributed/config.h).
+bool built_with_mpi();
+bool built_with_nccl();
+
 std::chrono::milliseconds timeout();
 void set_timeout(std::chrono::milliseconds timeout);
 
