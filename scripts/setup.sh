@@ -15,6 +15,7 @@ packages=(
   libxml2-utils        # `xmllint`: tests check that every chart is well-formed XML
   librsvg2-bin         # `rsvg-convert`: tests render every chart to PNG with a real SVG renderer
   protobuf-compiler    # `protoc --decode_raw`: tests decode TensorBoard event files independently
+  libopenmpi-dev openmpi-bin  # Open MPI: ember::distributed's CPU backend, mpirun, the distributed tests
 )
 
 missing=()
