@@ -7,6 +7,8 @@
 //   loop         all_reduce forever (the dead-rank tests, dist_dead_rank.sh):
 //                writes its pid to $EMBER_DIST_PID_DIR/rank<r>.pid first; a
 //                DistributedError is printed and ends the job by abort().
+//   late         rank 1 sleeps 60 s before its first all_reduce, alive but
+//                absent: rank 0's error must say "rank 1 never arrived".
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -109,6 +111,12 @@ void loop() {
   }
 }
 
+void late() {
+  if (dist::rank() == 1) sleep(60);
+  Tensor t = rank_tensor<double>(10, dist::rank());
+  dist::all_reduce(t);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +124,7 @@ int main(int argc, char** argv) {
   try {
     dist::init();
     if (mode == "loop") loop();
+    else if (mode == "late") late();
     else collectives();
   } catch (const ember::DistributedError& e) {
     std::cerr << "ember: " << e.what() << std::endl;
