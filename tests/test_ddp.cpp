@@ -11,6 +11,7 @@
 
 #include <ember/autograd/functional.h>
 #include <ember/autograd/hooks.h>
+#include <ember/core/profiler.h>
 #include <ember/distributed/ddp.h>
 #include <ember/nn/layers.h>
 
@@ -169,4 +170,21 @@ TEST_CASE("a parameter with no gradient is a clear error at the end of backward,
   model->zero_grad();
   loss_of(ddp, batch(0)).backward();
   CHECK(model->used->parameters()[0].grad().defined());
+}
+
+TEST_CASE("the profiler counts bucket launches and the wait at the end of backward", "[ddp]") {
+  auto model = make_mlp(2);
+  DistributedDataParallel ddp(model, {.bucket_cap_mb = 1e-9});
+  profiler::reset();
+  profiler::set_enabled(true);
+  loss_of(ddp, batch(0)).backward();
+  profiler::set_enabled(false);
+  int64_t launches = 0, waits = 0;
+  for (const auto& e : profiler::entries()) {
+    if (e.name == "DDPBucketLaunch") launches = e.calls;
+    if (e.name == "DDPAllReduceWait") waits = e.calls;
+  }
+  profiler::reset();
+  CHECK(launches == 6);
+  CHECK(waits == 1);
 }

@@ -16,7 +16,8 @@
 // - The first hook of a pass queues a final callback. It runs when the pass
 //   has finished, waits for every bucket (the seconds blocked are
 //   last_wait_seconds()) and copies the means back into each .grad, so they
-//   are there when backward() returns.
+//   are there when backward() returns. The profiler shows both ends as
+//   "nodes": DDPBucketLaunch and DDPAllReduceWait.
 // - A parameter that got no gradient in a pass leaves its bucket
 //   unlaunched; the callback then throws naming it (PyTorch's
 //   find_unused_parameters=False), after waiting for the buckets launched.
@@ -34,6 +35,7 @@
 
 #include "ember/autograd/hooks.h"
 #include "ember/core/grad_mode.h"
+#include "ember/core/profiler.h"
 #include "ember/distributed/distributed.h"
 
 namespace ember::distributed {
@@ -157,6 +159,7 @@ struct DistributedDataParallel::Reducer {
   }
 
   void launch(size_t index) {
+    profiler::Scope scope(profiler::Kind::Node, "DDPBucketLaunch");  // the copy in, and starting the collective
     NoGradGuard no_grad;
     Bucket& b = buckets[index];
     if (!b.flat.defined()) b.flat = make_empty({b.numel}, b.dtype, b.device);
@@ -178,8 +181,11 @@ struct DistributedDataParallel::Reducer {
       }
     } reset_at_exit{this};
     const auto start = std::chrono::steady_clock::now();
-    for (Bucket& b : buckets)
-      if (b.work) b.work->wait();
+    {
+      profiler::Scope scope(profiler::Kind::Node, "DDPAllReduceWait");
+      for (Bucket& b : buckets)
+        if (b.work) b.work->wait();
+    }
     last_wait = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string unused;
     for (size_t i = 0; i < params.size(); ++i)
