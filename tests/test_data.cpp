@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 using namespace ember;
 using namespace ember::data;
 namespace fs = std::filesystem;
@@ -511,4 +513,116 @@ TEST_CASE("Shuffle and augmentation draws keep their pinned values") {
   got += "| ";
   for (int64_t i = 0; i < 16; ++i) got += flip_draw(5, 2, i) ? "1" : "0";
   REQUIRE(got == "7 5 2 3 8 6 0 4 9 1 | 2,-1 -1,-2 2,1 -2,0 | 1110010000010010");
+}
+
+// ---- distributed sampling: Note [Distributed sampling] in loader.h ----
+
+TEST_CASE("Distributed shards match torch's DistributedSampler, padded or cut, shuffled or not") {
+  // tests/make_sampler_fixture.py: torch 1.13's shards (shuffle=False) for
+  // several (N, num_replicas, drop_last). They are positions in the epoch's
+  // order, so a shuffled epoch's shard is the permutation at those positions.
+  std::ifstream in(std::filesystem::path(EMBER_SOURCE_DIR) / "tests/fixtures/data/distributed_sampler.json");
+  REQUIRE(in);
+  const auto cases = nlohmann::json::parse(in);
+  REQUIRE(cases.size() == 11);
+  for (const auto& c : cases) {
+    const int64_t n = c["n"], r = c["num_replicas"];
+    const bool drop_last = c["drop_last"];
+    INFO("N " << n << ", replicas " << r << ", drop_last " << drop_last);
+    auto ds = std::make_shared<ProbeDataset>(n);
+    for (int64_t k = 0; k < r; ++k) {
+      INFO("rank " << k);
+      const auto expected = c["shards"][k].get<std::vector<int64_t>>();
+      DataLoaderOptions opt{.batch_size = 2, .drop_last = drop_last, .distributed = DistributedSampling{k, r}};
+      CHECK(DataLoader(ds, opt).order(4) == expected);
+      const int64_t s = static_cast<int64_t>(expected.size());
+      CHECK(DataLoader(ds, opt).num_batches() == (drop_last ? s / 2 : (s + 1) / 2));
+      opt.shuffle = true;
+      opt.seed = 9;
+      const std::vector<int64_t> perm = shuffled_indices(n, 9, 4);
+      std::vector<int64_t> shuffled;
+      for (int64_t pos : expected) shuffled.push_back(perm[pos]);
+      CHECK(DataLoader(ds, opt).order(4) == shuffled);
+      CHECK(all_indices(DataLoader(ds, opt).epoch(4)) ==
+            std::vector<int64_t>(shuffled.begin(), shuffled.begin() + DataLoader(ds, opt).num_batches() * 2 -
+                                                      (!drop_last && s % 2 ? 1 : 0)));
+    }
+  }
+}
+
+TEST_CASE("Two ranks with batch 32 see, step by step, the examples one rank with batch 64 sees, augmented alike") {
+  auto ds = std::make_shared<ProbeDataset>(200, Shape{1, 6, 6});  // 3 full global batches, then 8 examples
+  DataLoaderOptions opt{.batch_size = 64, .shuffle = true, .seed = 11, .random_shift = RandomShift{2}, .prefetch = 0};
+  DataLoader whole(ds, opt);
+  opt.batch_size = 32;
+  opt.distributed = DistributedSampling{0, 2};
+  DataLoader rank0(ds, opt);
+  opt.distributed = DistributedSampling{1, 2};
+  DataLoader rank1(ds, opt);
+  REQUIRE(whole.num_batches() == 4);
+  REQUIRE(rank0.num_batches() == 4);
+  REQUIRE(rank1.num_batches() == 4);
+  for (int64_t e : {0, 3}) {
+    std::vector<Batch> w, a, b;
+    for (Batch& x : whole.epoch(e)) w.push_back(x);
+    for (Batch& x : rank0.epoch(e)) a.push_back(x);
+    for (Batch& x : rank1.epoch(e)) b.push_back(x);
+    for (size_t k = 0; k < w.size(); ++k) {
+      INFO("epoch " << e << ", step " << k);
+      std::vector<int64_t> both = a[k].indices;
+      both.insert(both.end(), b[k].indices.begin(), b[k].indices.end());
+      std::vector<int64_t> expected = w[k].indices;
+      std::sort(both.begin(), both.end());
+      std::sort(expected.begin(), expected.end());
+      CHECK(both == expected);
+      // Each example's pixels (its random shift) are those of the 1-rank run.
+      const int64_t px = 36;
+      const auto wp = w[k].images.to_vector<float>();
+      for (const Batch* rb : {&a[k], &b[k]}) {
+        const auto rp = rb->images.to_vector<float>();
+        for (size_t i = 0; i < rb->indices.size(); ++i) {
+          const auto j = std::find(w[k].indices.begin(), w[k].indices.end(), rb->indices[i]) - w[k].indices.begin();
+          CHECK(std::equal(rp.begin() + i * px, rp.begin() + (i + 1) * px, wp.begin() + j * px));
+        }
+      }
+    }
+  }
+  // Resuming a rank mid-epoch yields its own batches from there.
+  std::vector<Batch> full;
+  for (Batch& x : rank1.epoch(2)) full.push_back(x);
+  std::vector<Batch> tail;
+  for (Batch& x : rank1.epoch(2, 2)) tail.push_back(x);
+  REQUIRE(tail.size() == 2);
+  CHECK(tail[0].indices == full[2].indices);
+  CHECK(tail[1].indices == full[3].indices);
+  CHECK(tail[1].index == 3);
+}
+
+TEST_CASE("even = false shards without padding: every example once, shards differ by at most one") {
+  auto ds = std::make_shared<ProbeDataset>(10);
+  std::vector<int64_t> all;
+  std::vector<std::vector<int64_t>> shards;
+  for (int64_t k = 0; k < 3; ++k) {
+    DataLoader loader(ds, {.batch_size = 3, .distributed = DistributedSampling{k, 3, false}});
+    shards.push_back(loader.order(0));
+    CHECK(all_indices(loader.epoch(0)) == shards.back());
+    all.insert(all.end(), shards.back().begin(), shards.back().end());
+  }
+  CHECK(shards == std::vector<std::vector<int64_t>>{{0, 3, 6, 9}, {1, 4, 7}, {2, 5, 8}});
+  std::sort(all.begin(), all.end());
+  CHECK(all == index_range(0, 10));
+  CHECK(DataLoader(ds, {.batch_size = 3, .distributed = DistributedSampling{0, 3, false}}).num_batches() == 2);
+  CHECK(DataLoader(ds, {.batch_size = 3, .distributed = DistributedSampling{1, 3, false}}).num_batches() == 1);
+}
+
+TEST_CASE("Distributed sampling rejects a rank outside [0, num_replicas)") {
+  auto ds = std::make_shared<ProbeDataset>(10);
+  REQUIRE_THROWS_WITH_ALL(DataLoader(ds, {.distributed = DistributedSampling{2, 2}}), ValueError,
+                          "distributed.rank 2", "[0, 2)");
+  REQUIRE_THROWS_AS(DataLoader(ds, {.distributed = DistributedSampling{-1, 2}}), ValueError);
+  REQUIRE_THROWS_WITH_ALL(DataLoader(ds, {.distributed = DistributedSampling{0, 0}}), ValueError,
+                          "num_replicas must be positive");
+  // One replica is the plain loader.
+  CHECK(DataLoader(ds, {.shuffle = true, .seed = 2, .distributed = DistributedSampling{0, 1}}).order(1) ==
+        DataLoader(ds, {.shuffle = true, .seed = 2}).order(1));
 }

@@ -8,16 +8,21 @@
 //    arrive along several edges are summed first (so a tensor used twice gets
 //    both contributions). Running a Node yields one gradient per input edge,
 //    checked against the input's shape, dtype and device.
-// 3. AccumulateGrad Nodes at the leaves add into .grad, or, for grad(),
-//    the gradient is captured instead.
+// 3. AccumulateGrad Nodes at the leaves add into .grad (then run the leaf's
+//    post-accumulate-grad hooks), or, for grad(), the gradient is captured
+//    instead.
+// 4. The callbacks queued during the pass run, in order, before backward()
+//    returns (Note [Backward hooks] in hooks.h).
 #include "ember/autograd/engine.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "ember/autograd/anomaly.h"
 #include "ember/autograd/function.h"
+#include "ember/autograd/hooks.h"
 #include "ember/autograd/meta.h"
 #include "ember/autograd/node.h"
 #include "ember/autograd/ops.h"
@@ -164,7 +169,18 @@ class GraphTask {
     }
   }
 
-  // Phase 5 (grad() only): what was captured, checking unused inputs.
+  // Phase 5: the final callbacks queued while the pass ran, including any a
+  // callback queues.
+  void run_callbacks() {
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      std::function<void()> callback = std::move(callbacks_[i]);  // callbacks_ may grow while it runs
+      callback();
+    }
+    callbacks_.clear();
+  }
+  void queue_callback(std::function<void()> callback) { callbacks_.push_back(std::move(callback)); }
+
+  // Phase 6 (grad() only): what was captured, checking unused inputs.
   std::vector<Tensor> captured(bool allow_unused) const {
     if (!allow_unused)
       for (size_t i = 0; i < captured_.size(); ++i)
@@ -231,6 +247,22 @@ class GraphTask {
   std::vector<Capture> captures_;
   std::vector<Tensor> captured_;
   std::unordered_set<Node*> needed_;
+  std::vector<std::function<void()>> callbacks_;
+};
+
+// The pass running on this thread (a hook may run a nested one), for
+// queue_callback(); restored however the pass ends.
+thread_local GraphTask* current_task = nullptr;
+
+class CurrentTask {
+ public:
+  explicit CurrentTask(GraphTask* task) : previous_(current_task) { current_task = task; }
+  ~CurrentTask() { current_task = previous_; }
+  CurrentTask(const CurrentTask&) = delete;
+  CurrentTask& operator=(const CurrentTask&) = delete;
+
+ private:
+  GraphTask* previous_;
 };
 
 std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
@@ -240,11 +272,22 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
   task.seed(outputs, grad_outputs);
   task.count_dependencies();  // from the outputs only: a capture must not add dependencies
   if (capture_inputs) task.plan_captures(*capture_inputs);
+  CurrentTask current(&task);
   task.execute();
+  task.run_callbacks();
   return capture_inputs ? task.captured(allow_unused) : std::vector<Tensor>{};
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  EMBER_CHECK(current_task != nullptr, AutogradError,
+              "queue_callback: no backward pass is running on this thread (queue final callbacks from a hook)");
+  EMBER_CHECK(static_cast<bool>(callback), ValueError, "queue_callback: the callback is empty");
+  current_task->queue_callback(std::move(callback));
+}
+
+bool in_backward() { return current_task != nullptr; }
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {

@@ -9,6 +9,7 @@
 
 #include "ember/autograd/anomaly.h"
 #include "ember/autograd/function.h"
+#include "ember/autograd/hooks.h"
 #include "ember/autograd/meta.h"
 #include "ember/autograd/ops.h"
 #include "ember/core/grad_mode.h"
@@ -137,6 +138,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   Tensor incoming = GradMode::is_enabled() ? g : alias_without_history(g);
   if (!meta.grad.defined()) meta.grad = owned ? incoming : clone(incoming);
   else meta.grad = meta.grad + incoming;
+  autograd::detail::run_post_accumulate_grad_hooks(leaf_, meta);  // Note [Backward hooks]
   return {};
 }
 

@@ -25,9 +25,32 @@ struct LoaderCore {
   std::vector<std::array<float, 256>> table_f32;
   std::vector<std::array<double, 256>> table_f64;
 
+  // Examples per epoch on this rank: Note [Distributed sampling].
+  int64_t shard_size() const {
+    const int64_t n = dataset->size();
+    if (!options.distributed) return n;
+    const auto& d = *options.distributed;
+    const int64_t r = d.num_replicas;
+    if (!d.even) return (n - d.rank + r - 1) / r;
+    return options.drop_last ? n / r : (n + r - 1) / r;
+  }
+
   int64_t num_batches() const {
-    const int64_t n = dataset->size(), b = options.batch_size;
+    const int64_t n = shard_size(), b = options.batch_size;
     return options.drop_last ? n / b : (n + b - 1) / b;
+  }
+
+  // This rank's positions of the epoch's whole order.
+  std::vector<int64_t> shard(const std::vector<int64_t>& order) const {
+    if (!options.distributed) return order;
+    const auto& d = *options.distributed;
+    const int64_t n = static_cast<int64_t>(order.size()), count = shard_size();
+    std::vector<int64_t> out;
+    out.reserve(count);
+    // Position p of the padded order is order[p mod n] (the head repeated,
+    // as often as needed when n < num_replicas).
+    for (int64_t k = 0; k < count; ++k) out.push_back(order[(d.rank + k * d.num_replicas) % n]);
+    return out;
   }
 
   template <typename T>
@@ -227,6 +250,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
                 "DataLoader: random crop padding must be in [0, 1024), got ", options.random_crop->padding);
   EMBER_CHECK(!(options.random_shift && options.random_crop), ValueError,
               "DataLoader: random_shift and random_crop are two ways to move an image; set one of them");
+  if (options.distributed) {
+    const DistributedSampling& d = *options.distributed;
+    EMBER_CHECK(d.num_replicas >= 1, ValueError, "DataLoader: distributed.num_replicas must be positive, got ",
+                d.num_replicas);
+    EMBER_CHECK(d.rank >= 0 && d.rank < d.num_replicas, ValueError, "DataLoader: distributed.rank ", d.rank,
+                " must be in [0, ", d.num_replicas, "), the number of replicas");
+  }
   auto core = std::make_shared<detail::LoaderCore>();
   core->in_chw = core->chw = dataset->image_shape();
   EMBER_CHECK(core->chw.size() == 3, ValueError, "DataLoader: images must be [C, H, W], dataset gives ",
@@ -253,8 +283,7 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
   EMBER_CHECK(epoch >= 0 && epoch < (int64_t{1} << 32), ValueError, "DataLoader: epoch ", epoch,
               " must be in [0, 2^32)");
   const int64_t n = core_->dataset->size();
-  if (core_->options.shuffle) return shuffled_indices(n, core_->options.seed, epoch);
-  return index_range(0, n);
+  return core_->shard(core_->options.shuffle ? shuffled_indices(n, core_->options.seed, epoch) : index_range(0, n));
 }
 
 Batch DataLoader::make_batch(const std::vector<int64_t>& indices, int64_t epoch) const {

@@ -2,7 +2,11 @@
 // it (TensorImpl::autograd), so that core knows nothing of Nodes.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "ember/autograd/node.h"
 
@@ -18,6 +22,9 @@ struct AutogradMeta {
   // the memory's history was replaced since, the view's grad_fn is stale.
   bool is_differentiable_view = false;
   uint32_t rebases_at_view = 0;
+  // Leaves: Note [Backward hooks] (autograd/hooks.h), with their ids for
+  // HookHandle::remove, in registration order.
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate_grad_hooks;
 };
 
 // The tensor's AutogradMeta, created if it has none.

@@ -24,6 +24,24 @@
 // resuming at epoch e reproduces it exactly, whatever ran before, and the
 // prefetch thread changes timing only, never content.
 //
+// Note [Distributed sampling]
+// With options.distributed = {rank, num_replicas}, each of num_replicas
+// processes (ranks) loads its own shard of every epoch, as PyTorch's
+// DistributedSampler(num_replicas, rank, shuffle, seed, drop_last) feeding a
+// DataLoader(batch_size, drop_last):
+//   - the epoch's order (the seeded permutation, or 0..N-1) is made a
+//     multiple of num_replicas: padded by repeating its head (even = true,
+//     without drop_last), or cut to one (with drop_last);
+//   - rank r takes positions r, r + R, r + 2R, ... of it;
+//   - batches of batch_size are cut from that shard (drop_last drops a short
+//     last one).
+// So global step k on R ranks with batch b sees the positions
+// [k*R*b, (k+1)*R*b) of the order, the examples one rank with batch R*b
+// sees at step k. With even = false nothing is padded or cut, and shards
+// differ by at most one example (for evaluation, where sums and counts are
+// all-reduced). Augmentation depends on (seed, epoch, dataset index) only,
+// so an example is transformed alike on every rank count.
+//
 // Note [DataLoader threading]
 // epoch(e) returns an Epoch, which owns one background thread (when
 // prefetch > 0) that builds batches in order and puts them in a bounded
@@ -61,6 +79,13 @@
 
 namespace ember::data {
 
+// This process's part in distributed training: Note [Distributed sampling].
+struct DistributedSampling {
+  int64_t rank = 0;          // 0 .. num_replicas - 1
+  int64_t num_replicas = 1;  // the world size
+  bool even = true;          // equal shards (padded, or cut with drop_last)
+};
+
 struct DataLoaderOptions {
   int64_t batch_size = 64;
   bool shuffle = false;
@@ -75,6 +100,8 @@ struct DataLoaderOptions {
   // Build batches in page-locked host memory, so that moving them to a GPU
   // is one asynchronous copy without staging (Note [Pinned batches]).
   bool pin_memory = false;
+  // Load only this rank's shard of each epoch (Note [Distributed sampling]).
+  std::optional<DistributedSampling> distributed = std::nullopt;
 };
 
 struct Batch {
@@ -142,9 +169,10 @@ class DataLoader {
   /// stopped mid-epoch resumes (IndexError unless 0 <= k <= num_batches()).
   Epoch epoch(int64_t e, int64_t first_batch = 0) const;
 
-  /// Dataset indices in the order epoch e visits them.
+  /// Dataset indices in the order epoch e visits them (this rank's shard
+  /// with options.distributed).
   std::vector<int64_t> order(int64_t epoch) const;
-  /// Batches per epoch.
+  /// Batches per epoch (of this rank's shard with options.distributed).
   int64_t num_batches() const;
   /// Builds the batch of these dataset indices with the loader's transforms
   /// as in epoch `epoch`, on the calling thread (e.g. to replay a batch order

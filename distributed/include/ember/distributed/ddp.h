@@ -14,17 +14,25 @@
 // default. Gradients are reduced in buckets of about bucket_cap_mb,
 // parameters taken in reverse order of registration (the order backward
 // reaches them); a bucket's all-reduce starts as soon as its last gradient
-// is accumulated, while backward goes on computing the next ones.
+// is accumulated, while backward goes on computing the next ones
+// (Note [DDP's reducer] in distributed/src/ddp.cpp; docs/distributed.md).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ember/nn/module.h"
 
 namespace ember::distributed {
 
 struct DDPOptions {
-  double bucket_cap_mb = 25;  // PyTorch's default
+  double bucket_cap_mb = 25;  // PyTorch's default (MiB)
+  // Called on this rank just before bucket `bucket`'s all-reduce starts,
+  // with its flat buffer holding the bucket's local gradients (to observe
+  // the overlap in tests and profiles; empty: nothing is called).
+  std::function<void(int64_t bucket, const Tensor& flat)> on_bucket_launch = nullptr;
 };
 
 class DistributedDataParallel : public nn::Module {
@@ -39,7 +47,8 @@ class DistributedDataParallel : public nn::Module {
 
   // While a NoSync lives, backward accumulates gradients locally without
   // communicating (gradient accumulation); the first backward after it
-  // reduces everything accumulated.
+  // reduces everything accumulated. As in PyTorch, the forward decides: the
+  // backward of a forward run under a NoSync does not communicate.
   class NoSync {
    public:
     explicit NoSync(DistributedDataParallel& ddp);
@@ -57,6 +66,9 @@ class DistributedDataParallel : public nn::Module {
   // the last backward, and the number of buckets (for the figures).
   double last_wait_seconds() const;
   int64_t num_buckets() const;
+  // The parameters of each bucket, by their names in the wrapped module, in
+  // bucket (launch) order.
+  std::vector<std::vector<std::string>> bucket_parameter_names() const;
 
  private:
   struct Reducer;
