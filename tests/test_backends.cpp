@@ -345,6 +345,19 @@ TEST_CASE("spans from another thread get their own named lane, and the Chrome tr
   CHECK(thread_names[comm_lane] == "comm");
   CHECK(thread_names[main_lane] == "main");
   CHECK(trace["otherData"]["dropped_events"] == 0);
+
+  // The figure, as docs/backends.md section 6 builds it: nodes and spans, one lane per row.
+  std::vector<viz::TimelineLane> lanes;
+  for (const auto& e : events) {
+    if (e.kind == profiler::Kind::Primitive) continue;
+    if (lanes.size() <= static_cast<size_t>(e.lane)) lanes.resize(e.lane + 1);
+    lanes[e.lane].label = e.lane_name.empty() ? "thread " + std::to_string(e.lane) : e.lane_name;
+    lanes[e.lane].spans.push_back({e.start_us / 1e3, e.end_us / 1e3, e.name,
+                                   e.kind == profiler::Kind::Node ? "backward" : "all_reduce"});
+  }
+  const std::string svg = viz::timeline_chart(lanes, {.title = "Backward and all-reduce"});
+  CHECK(svg.find(">comm<") != std::string::npos);
+  CHECK(svg.find(">main<") != std::string::npos);
 }
 
 TEST_CASE("the trace keeps at most its capacity and counts what it drops", "[backends][profiler]") {
