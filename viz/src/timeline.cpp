@@ -30,8 +30,8 @@ bool is_dark(const std::string& hex) {
 
 std::string timeline_chart(const std::vector<TimelineLane>& lanes, const TimelineOptions& o) {
   EMBER_CHECK(!lanes.empty(), ValueError, "timeline_chart: no lanes");
-  EMBER_CHECK(o.row_height > 0 && o.width > 0, ValueError, "timeline_chart: the row height and width must be positive, got ",
-              o.row_height, " and ", o.width);
+  EMBER_CHECK(o.row_height > 0 && o.width > 0, ValueError,
+              "timeline_chart: the row height and width must be positive, got ", o.row_height, " and ", o.width);
   std::vector<std::string> groups;  // in first-seen order
   std::vector<double> times;
   size_t skipped = 0;
