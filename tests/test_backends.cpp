@@ -2,10 +2,15 @@
 // Note [One dispatch path]): registration, selection by name and through
 // EMBER_BACKEND, partial backends falling through to their base, loud
 // failures, the ExecContext a kernel sees, the op profiler at the choke
-// point, in-place ops that allocate nothing, and checked tensor layouts.
+// point and its trace, in-place ops that allocate nothing, and checked
+// tensor layouts.
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <ember/autograd/prim.h>
 #include <ember/kernels/register.h>
@@ -214,6 +219,168 @@ TEST_CASE("the profiler times every primitive and backward node, and is silent w
   int rows = 0;
   while (std::getline(f, row)) ++rows;
   CHECK(rows == static_cast<int>(all.size()));
+}
+
+namespace {
+
+// Leaves the profiler as the tests found it: off, untraced, empty, default cap.
+struct ProfilerOff {
+  ProfilerOff() { off(); }
+  ~ProfilerOff() { off(); }
+  static void off() {
+    profiler::set_tracing(false);
+    profiler::set_enabled(false);
+    profiler::set_trace_capacity(profiler::kDefaultTraceCapacity);
+    profiler::reset();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the trace nests primitives inside their node, on the recording thread's lane", "[backends][profiler]") {
+  ProfilerOff off;
+  Tensor x = random_input({2, 3, 6, 6}, DType::Float32, Layout::Contiguous).detach().requires_grad_();
+  Tensor w = random_input({4, 3, 3, 3}, DType::Float32, Layout::Contiguous).detach().requires_grad_();
+  profiler::set_enabled(true);  // on but not tracing: the table fills, the trace does not
+  conv2d(x, w).sum().backward();
+  CHECK_FALSE(profiler::entries().empty());
+  CHECK(profiler::trace_events().empty());
+  profiler::set_enabled(false);
+  profiler::set_tracing(true);
+  CHECK(profiler::enabled());  // tracing implies the profiler
+  profiler::set_lane_name("main");
+  conv2d(x, w).sum().backward();
+  const auto events = profiler::trace_events();
+  REQUIRE(!events.empty());
+  for (size_t i = 1; i < events.size(); ++i) CHECK(events[i - 1].start_us <= events[i].start_us);  // sorted
+  const int lane = events[0].lane;
+  int nodes = 0, inside = 0;
+  for (const auto& e : events) {
+    CHECK(e.lane == lane);  // one thread, one lane
+    CHECK(e.lane_name == "main");
+    CHECK(e.start_us >= 0);
+    CHECK(e.end_us >= e.start_us);
+    if (e.kind != profiler::Kind::Node || e.name != "ConvBackward") continue;
+    ++nodes;
+    for (const auto& p : events)
+      if (p.kind == profiler::Kind::Primitive && p.name.rfind("conv2d_backward", 0) == 0) {
+        CHECK(p.start_us >= e.start_us);
+        CHECK(p.end_us <= e.end_us);
+        ++inside;
+      }
+  }
+  CHECK(nodes == 1);
+  CHECK(inside == 2);  // conv2d_backward_input and conv2d_backward_weight
+  // Every primitive of the graph appears; an enclosing event sorts before what it contains.
+  auto index_of = [&](profiler::Kind kind, const std::string& name) {
+    for (size_t i = 0; i < events.size(); ++i)
+      if (events[i].kind == kind && events[i].name == name) return static_cast<int>(i);
+    return -1;
+  };
+  REQUIRE(index_of(profiler::Kind::Primitive, "conv2d_forward") >= 0);
+  CHECK(index_of(profiler::Kind::Node, "ConvBackward") < index_of(profiler::Kind::Primitive, "conv2d_backward_weight"));
+  // Off means nothing more is recorded; reset() empties the trace.
+  profiler::set_tracing(false);
+  const size_t before = profiler::trace_events().size();
+  conv2d(x, w).sum().backward();
+  { profiler::Span s("unseen"); }
+  CHECK(profiler::trace_events().size() == before);
+  profiler::reset();
+  CHECK(profiler::trace_events().empty());
+}
+
+TEST_CASE("spans from another thread get their own named lane, and the Chrome trace parses", "[backends][profiler]") {
+  ProfilerOff off;
+  profiler::set_tracing(true);
+  profiler::set_lane_name("main");
+  {
+    profiler::Span step("step");
+    (void)(ones({4}) + 1);
+    std::thread comm([] {
+      for (int b = 0; b < 3; ++b) profiler::Span s("all_reduce bucket " + std::to_string(b), "comm");
+    });
+    comm.join();
+  }
+  const auto events = profiler::trace_events();
+  int main_lane = -1, comm_lane = -1, buckets = 0;
+  for (const auto& e : events) {
+    if (e.name == "step") main_lane = e.lane;
+    if (e.name.rfind("all_reduce bucket", 0) == 0) {
+      CHECK(e.kind == profiler::Kind::Span);
+      CHECK(e.lane_name == "comm");
+      comm_lane = e.lane;
+      ++buckets;
+    }
+  }
+  CHECK(buckets == 3);
+  REQUIRE(main_lane >= 0);
+  CHECK(comm_lane != main_lane);
+  for (const auto& e : events) CHECK(e.lane == (e.lane_name == "comm" ? comm_lane : main_lane));
+
+  TempDir dir;
+  profiler::write_chrome_trace((dir / "trace.json").string());
+  std::ifstream f(dir / "trace.json");
+  const nlohmann::json trace = nlohmann::json::parse(f);  // throws if not JSON
+  REQUIRE(trace["traceEvents"].is_array());
+  size_t complete = 0;
+  std::map<int, std::string> thread_names;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "M") {
+      if (e["name"] == "thread_name") thread_names[e["tid"].get<int>()] = e["args"]["name"].get<std::string>();
+      continue;
+    }
+    REQUIRE(e["ph"] == "X");
+    ++complete;
+    for (const char* field : {"name", "cat", "ts", "dur", "pid", "tid"}) CHECK(e.contains(field));
+    CHECK(e["ts"].get<double>() >= 0);
+    CHECK(e["dur"].get<double>() >= 0);
+    const std::string cat = e["cat"];
+    CHECK((cat == "primitive" || cat == "node" || cat == "span"));
+    if (e["name"] == "all_reduce bucket 2") {
+      CHECK(cat == "span");
+      CHECK(e["tid"].get<int>() == comm_lane);
+    }
+  }
+  CHECK(complete == events.size());
+  CHECK(thread_names[comm_lane] == "comm");
+  CHECK(thread_names[main_lane] == "main");
+  CHECK(trace["otherData"]["dropped_events"] == 0);
+
+  // The figure, as docs/backends.md section 6 builds it: nodes and spans, one lane per row.
+  std::vector<viz::TimelineLane> lanes;
+  for (const auto& e : events) {
+    if (e.kind == profiler::Kind::Primitive) continue;
+    if (lanes.size() <= static_cast<size_t>(e.lane)) lanes.resize(e.lane + 1);
+    lanes[e.lane].label = e.lane_name.empty() ? "thread " + std::to_string(e.lane) : e.lane_name;
+    lanes[e.lane].spans.push_back({e.start_us / 1e3, e.end_us / 1e3, e.name,
+                                   e.kind == profiler::Kind::Node ? "backward" : "all_reduce"});
+  }
+  const std::string svg = viz::timeline_chart(lanes, {.title = "Backward and all-reduce"});
+  CHECK(svg.find(">comm<") != std::string::npos);
+  CHECK(svg.find(">main<") != std::string::npos);
+}
+
+TEST_CASE("the trace keeps at most its capacity and counts what it drops", "[backends][profiler]") {
+  ProfilerOff off;
+  profiler::set_tracing(true);
+  profiler::set_trace_capacity(3);
+  for (int i = 0; i < 5; ++i) profiler::Span s("span " + std::to_string(i));
+  const auto events = profiler::trace_events();
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].name == "span 0");  // the first ones are kept
+  CHECK(profiler::trace_dropped() == 2);
+  TempDir dir;
+  profiler::write_chrome_trace((dir / "trace.json").string());
+  std::ifstream f(dir / "trace.json");
+  CHECK(nlohmann::json::parse(f)["otherData"]["dropped_events"] == 2);
+  profiler::reset();
+  CHECK(profiler::trace_dropped() == 0);
+  // JSON-hostile names survive the round trip.
+  profiler::set_trace_capacity(profiler::kDefaultTraceCapacity);
+  { profiler::Span s("quote \" back\\slash \ttab"); }
+  profiler::write_chrome_trace((dir / "trace.json").string());
+  std::ifstream g(dir / "trace.json");
+  CHECK(nlohmann::json::parse(g)["traceEvents"][0]["name"] == "quote \" back\\slash \ttab");
 }
 
 TEST_CASE("in-place ops write into self and allocate nothing when nothing is recorded", "[backends][inplace]") {

@@ -301,6 +301,62 @@ TEST_CASE("image grid draws colour images from their three planes") {
                Catch::Contains("image 0 is 3x2x2 but has 4 values"));
 }
 
+TEST_CASE("timeline draws one bar per span on its lane, coloured by group") {
+  // Lane "main" (top row): two backward nodes and an optimizer step; lane
+  // "comm": an all-reduce overlapping the second node. Groups, not lanes, pick colours.
+  const std::vector<TimelineLane> lanes{
+      {"main",
+       {{0, 4, "LinearBackward", "backward"}, {4, 9.5, "ConvBackward", "backward"}, {9.5, 10, "", "optimizer"}}},
+      {"comm", {{4.5, 8, "all_reduce bucket 0", "all_reduce"}, {8, 8, "", "all_reduce"}}}};
+  const std::string svg = timeline_chart(lanes, {.title = "overlap <test>", .width = 800});
+  require_finite_numbers(svg);
+  // 5 bars + 3 legend squares + the background.
+  REQUIRE(count(svg, "<rect") == 5 + 3 + 1);
+  REQUIRE_THAT(svg, Catch::Contains("overlap &lt;test&gt;"));
+  REQUIRE_THAT(svg, Catch::Contains(">time (ms)<"));
+  for (const char* s : {">main<", ">comm<", ">backward<", ">all_reduce<", ">ConvBackward<", ">all_reduce bucket 0<"})
+    REQUIRE_THAT(svg, Catch::Contains(s));
+  // Bars: the first group in the palette's first colour, the second in its second.
+  const std::regex bar(
+      R"re(<rect x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" height="[0-9.]+" fill="(#[0-9A-Fa-f]{6})" stroke)re");
+  std::vector<std::smatch> bars;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), bar); it != std::sregex_iterator(); ++it)
+    bars.push_back(*it);
+  REQUIRE(bars.size() == 5);
+  auto num = [](const std::ssub_match& m) { return std::stod(m.str()); };
+  CHECK(bars[0][4] == series_color(0));
+  CHECK(bars[1][4] == series_color(0));
+  CHECK(bars[2][4] == series_color(1));
+  CHECK(bars[3][4] == series_color(2));
+  CHECK(bars[4][4] == series_color(2));
+  CHECK(num(bars[0][2]) == num(bars[2][2]));  // one lane, one row
+  CHECK(num(bars[0][2]) < num(bars[3][2]));   // the first lane is the top row
+  CHECK(num(bars[0][1]) + num(bars[0][3]) == Approx(num(bars[1][1])).margin(0.02));  // 4 ms ends where 4 ms starts
+  CHECK(num(bars[1][3]) == Approx(num(bars[0][3]) * 5.5 / 4).margin(0.05));         // widths go as durations
+  CHECK(num(bars[4][3]) == 0.5);  // an instant is still drawn
+  // A label too long for its bar is left out.
+  const std::string narrow =
+      timeline_chart({{"main", {{0, 1, "a label far too long for a short bar", "g"}, {1, 100, "", "g"}}}}, {});
+  REQUIRE(narrow.find("far too long") == std::string::npos);
+}
+
+TEST_CASE("timeline skips non-finite times with a note and refuses spans that end before they start") {
+  const std::string svg =
+      timeline_chart({{"main", {{0, 1, "", "a"}, {NAN, 2, "", "a"}}}, {"comm", {{1, INFINITY, "", "b"}}}}, {});
+  require_finite_numbers(svg);
+  REQUIRE_THAT(svg, Catch::Contains("2 spans skipped (a NaN or infinite time)"));
+  REQUIRE(count(svg, "<rect") == 1 + 1 + 1);  // one bar, one legend entry ("b" drew nothing), the background
+  const std::string none = timeline_chart({{"idle", {}}}, {.title = "empty"});
+  require_finite_numbers(none);
+  REQUIRE_THAT(none, Catch::Contains("no spans to draw"));
+  REQUIRE_THAT(error_of<ValueError>([] {
+                 timeline_chart({{"main", {{0, 1, "", ""}}}, {"comm", {{0, 1, "", ""}, {3, 2, "x", ""}}}}, {});
+               }),
+               Catch::Contains("span 1 ('x') of lane 'comm' ends at 2 ms, before it starts at 3 ms"));
+  REQUIRE_THAT(error_of<ValueError>([] { timeline_chart({}, {}); }), Catch::Contains("no lanes"));
+  REQUIRE_THAT(error_of<ValueError>([] { timeline_chart({{"a", {}}}, {.row_height = 0}); }), Catch::Contains("got 0"));
+}
+
 TEST_CASE("svg text escapes markup and drops control characters") {
   REQUIRE(xml_escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&apos;");
   REQUIRE(xml_escape(std::string("x\x01y")) == "x y");

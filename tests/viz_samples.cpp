@@ -70,6 +70,21 @@ int main(int argc, char** argv) {
       images.push_back(im);
     }
     viz::write_file_atomic(dir / "images.svg", viz::image_grid(images, {.title = "Images (example)", .columns = 6}));
+    // Timeline: backward nodes on the main thread, bucketed all-reduces
+    // overlapping them on a communication thread (issue 17's figure), one NaN.
+    std::vector<viz::TimelineLane> lanes{{"main", {}}, {"comm", {}}};
+    const char* nodes[] = {"LinearBackward", "ReluBackward", "ConvBackward", "ReluBackward", "ConvBackward"};
+    double t = 0;
+    for (int i = 0; i < 5; ++i) {
+      const double d = i % 2 ? 0.4 : 3.0 + i;
+      lanes[0].spans.push_back({t, t + d, nodes[i], "backward"});
+      if (i % 2 == 0) lanes[1].spans.push_back({t + d, t + d + 3.2, "bucket " + std::to_string(i / 2), "all_reduce"});
+      t += d;
+    }
+    lanes[0].spans.push_back({t, t + 1.5, "adam_update", "optimizer"});
+    lanes[1].spans.push_back({NAN, 1, "lost", "all_reduce"});
+    viz::write_file_atomic(dir / "timeline.svg",
+                           viz::timeline_chart(lanes, {.title = "Backward and all-reduce (example)"}));
     // Graph pictures, through Graphviz.
     Tensor a = randn({2, 3}, {.requires_grad = true}), b = randn({3}, {.requires_grad = true});
     Tensor loss = (relu(a * b + 1) - a).pow(2).mean();
@@ -81,7 +96,8 @@ int main(int argc, char** argv) {
     viz::write_file_atomic(dir / "model_graph.svg", viz::render_dot(nn::module_graph_to_dot(model, zeros({1, 1, 28, 28}))));
     // The report, embedding what is above.
     viz::Report report{.title = "viz samples", .status = "every chart type, with made-up numbers"};
-    for (const char* name : {"line", "line_log", "bars", "heatmap", "images", "autograd_graph", "model_graph"})
+    for (const char* name :
+         {"line", "line_log", "bars", "heatmap", "images", "timeline", "autograd_graph", "model_graph"})
       report.figures.push_back({name, viz::read_file(dir / (std::string(name) + ".svg")), std::string(name) + ".svg", "An example."});
     report.results = {{"epoch", "loss"}, {{"1", "0.5"}, {"2", "0.25"}}};
     report.config = {{"model", "example <&> \"quoted\""}};

@@ -28,13 +28,18 @@ Table& table_data() {
   return *t;
 }
 
-const char* kind_name(Kind k) { return k == Kind::Primitive ? "primitive" : "node"; }
+const char* kind_name(Kind k) { return k == Kind::Primitive ? "primitive" : k == Kind::Node ? "node" : "span"; }
 
-// EMBER_PROFILE=1: on from the start, and the table goes to stderr at exit
-// (unless the program reported and reset it itself, as ember-mnist does).
+bool env_on(const char* name) {
+  const char* env = std::getenv(name);
+  return env && *env && std::string(env) != "0";
+}
+
+// EMBER_PROFILE=1 (or EMBER_PROFILE_TRACE=1, which implies it): on from the
+// start, and the table goes to stderr at exit (unless the program reported
+// and reset it itself, as ember-mnist does).
 bool from_environment() {
-  const char* env = std::getenv("EMBER_PROFILE");
-  if (!env || !*env || std::string(env) == "0") return false;
+  if (!env_on("EMBER_PROFILE") && !env_on("EMBER_PROFILE_TRACE")) return false;
   std::atexit([] {
     if (!entries().empty()) std::fprintf(stderr, "%s", table().c_str());
   });
@@ -50,8 +55,17 @@ std::atomic<bool> enabled_flag{from_environment()};
 void set_enabled(bool on) { detail::enabled_flag.store(on, std::memory_order_relaxed); }
 
 void reset() {
-  std::lock_guard<std::mutex> lock(table_data().mutex);
-  table_data().entries.clear();
+  {
+    std::lock_guard<std::mutex> lock(table_data().mutex);
+    table_data().entries.clear();
+  }
+  detail::reset_trace();
+}
+
+void detail::finish_scope(Kind kind, const char* name, Clock::time_point start, bool traced) {
+  const Clock::time_point end = Clock::now();
+  record(kind, name, std::chrono::duration<double>(end - start).count());
+  if (traced) record_event(kind, name, start, end);
 }
 
 void record(Kind kind, const char* name, double seconds) {
@@ -79,7 +93,7 @@ std::vector<Entry> entries() {
 
 std::string table(size_t max_rows) {
   const std::vector<Entry> all = entries();
-  double kind_total[2] = {0, 0};
+  double kind_total[3] = {0, 0, 0};
   for (const Entry& e : all) kind_total[static_cast<int>(e.kind)] += e.total_seconds;
   std::string s;
   char line[160];

@@ -1,6 +1,7 @@
 // Charts as SVG text, from plain numbers: a line chart (training curves), a
-// grouped bar chart (benchmark ratios), a heatmap (confusion matrix) and an
-// image grid (filters, misclassified digits). Each function returns a whole
+// grouped bar chart (benchmark ratios), a heatmap (confusion matrix), an
+// image grid (filters, misclassified digits) and a timeline (what each
+// thread was doing when). Each function returns a whole
 // SVG 1.1 document; write it with write_file_atomic (io.h).
 //
 // NaN and infinite values are skipped, and the chart says how many in a note
@@ -120,5 +121,34 @@ struct ImageGridOptions {
 };
 
 std::string image_grid(const std::vector<GrayImage>& images, const ImageGridOptions& options);
+
+// ---- timeline ---------------------------------------------------------------
+
+struct TimelineSpan {
+  double start = 0, end = 0;  // in ms; end >= start
+  std::string label{};        // drawn inside the bar when it fits ("ConvBackward")
+  std::string group{};        // legend entry and colour ("backward", "all_reduce")
+};
+
+struct TimelineLane {
+  std::string label{};  // the row's name ("main", "comm")
+  std::vector<TimelineSpan> spans{};
+};
+
+struct TimelineOptions {
+  std::string title{}, x_label = "time (ms)";
+  double row_height = 28;  // px per lane; the chart's height follows from it
+  double width = 900;
+};
+
+// A Gantt-style timeline: one row per lane, top to bottom in the given
+// order, each span a bar from start to end against a time axis with nice
+// ticks, coloured by group (legend in first-seen order). Spans that overlap
+// on one lane are drawn in order, later over earlier, so give a lane one
+// level of nesting (or split levels into lanes). Viz knows nothing of the
+// profiler: the caller turns profiler::trace_events() into lanes (times in
+// us / 1000). A span with a NaN or infinite time is skipped and counted in
+// the note; end < start throws ValueError naming the lane and the span.
+std::string timeline_chart(const std::vector<TimelineLane>& lanes, const TimelineOptions& options);
 
 }  // namespace ember::viz

@@ -3,7 +3,7 @@
 // DOT text. See docs/viz.md.
 //
 //   csv_logger.h   metrics.csv (flushed per row, resumable) and config.json
-//   charts.h       line, grouped bar, heatmap and image-grid charts as SVG
+//   charts.h       line, grouped bar, roofline, heatmap, image-grid and timeline charts as SVG
 //   ticks.h        nice tick values and scales (used by the charts)
 //   svg.h          the SVG writer and the shared style (Okabe–Ito palette)
 //   dot.h          DOT text -> SVG through Graphviz's `dot`
