@@ -208,13 +208,17 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   EMBER_CHECK(module_ != nullptr, ValueError, "DistributedDataParallel: the module is null");
   register_module("module", module_);
   for (const auto& [name, t] : module_->state_dict()) broadcast_in_place(t);
+  broadcast_buffers_ = options.broadcast_buffers;
   reducer_ = std::make_unique<Reducer>(*module_, options);
 }
 
 DistributedDataParallel::~DistributedDataParallel() = default;
 
 Tensor DistributedDataParallel::forward(const Tensor& x) {
-  reducer_->prepare_for_backward(sync_ && GradMode::is_enabled());
+  const bool reduces = sync_ && GradMode::is_enabled();
+  if (reduces && broadcast_buffers_ && world_size() > 1)
+    for (const auto& [name, b] : module_->named_buffers()) broadcast_in_place(b);
+  reducer_->prepare_for_backward(reduces);
   return (*module_)(x);
 }
 

@@ -55,6 +55,9 @@ CommandLine::CommandLine(const CliChoices& choices)
       ->check(CLI::NonNegativeNumber);
   train->add_flag("--detect-anomaly", c.detect_anomaly,
                   "stop at the first NaN or Inf, naming the op that made it (forward) or the gradient (backward); slow");
+  train->add_flag("--distributed", c.distributed,
+                  "data-parallel training across the ranks `mpirun -np N` starts; --batch-size is per rank "
+                  "(docs/distributed.md)");
   train->add_flag("--profile", c.profile, "time every primitive and backward node; print the table, write profile.csv");
   CLI::App* eval = eval_ = app_.add_subcommand("eval", "evaluate a checkpoint or model file on the test split");
   eval->add_option("file", file_, "checkpoint.safetensors or model.safetensors")->required()->check(CLI::ExistingFile);

@@ -67,7 +67,7 @@ nlohmann::json Config::to_json() const {
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
           {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every},
-          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}};
+          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}, {"distributed", distributed}};
 }
 
 Config Config::from_json(const nlohmann::json& j, const std::string& source) {
@@ -99,6 +99,7 @@ Config Config::from_json(const nlohmann::json& j, const std::string& source) {
   read(j, "sync_every", c.sync_every, source);
   read(j, "cuda_graph", c.cuda_graph, source);
   read(j, "detect_anomaly", c.detect_anomaly, source);
+  read(j, "distributed", c.distributed, source);
   c.validate(source);
   return c;
 }

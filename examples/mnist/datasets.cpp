@@ -63,7 +63,7 @@ std::shared_ptr<const data::Dataset> load_split(const Config& c, data::Split spl
   return ds;
 }
 
-data::DataLoader make_loader(const Config& c, data::Split split) {
+data::DataLoader make_loader(const Config& c, data::Split split, int rank, int world) {
   const DatasetInfo& d = dataset_info(c.dataset);
   const bool train = split == data::Split::Train;
   data::DataLoaderOptions o;
@@ -83,6 +83,7 @@ data::DataLoader make_loader(const Config& c, data::Split split) {
   o.random_flip = train && uses_flip(c);
   o.dtype = dtype_named(c.dtype);
   o.pin_memory = Device(c.device).is_cuda();  // one direct copy per batch (Note [Pinned batches])
+  if (world > 1) o.distributed = data::DistributedSampling{.rank = rank, .num_replicas = world, .even = train};
   return data::DataLoader(load_split(c, split), o);
 }
 

@@ -50,8 +50,10 @@ std::filesystem::path data_root(const Config& c);
 std::shared_ptr<const data::Dataset> load_split(const Config& c, data::Split split);
 // Its batches: shuffled and augmented for training (a random shift on
 // MNIST, torchvision's random crop on CIFAR; flips per --flip), normalised
-// with the dataset's statistics.
-data::DataLoader make_loader(const Config& c, data::Split split);
+// with the dataset's statistics. With world > 1, rank `rank`'s share of each
+// epoch (PyTorch's DistributedSampler: the training split padded to equal
+// shares, the test split split unevenly, nothing repeated).
+data::DataLoader make_loader(const Config& c, data::Split split, int rank = 0, int world = 1);
 // The model input that `loader`'s images and the dataset's classes make.
 ModelInput model_input(const Config& c, const data::DataLoader& loader);
 // The same from the dataset's name alone, for code that has no data (the

@@ -10,6 +10,7 @@
 
 #include <ember/core/backend.h>
 #include <ember/core/error.h>
+#include <ember/distributed/distributed.h>
 #include <ember/kernels/register.h>
 
 #include "cli.h"
@@ -45,15 +46,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {  // what CLI11_PARSE does: help or a usage error, CLI11's exit code
     return cli.exit(e);
   }
+  // An error on one rank of a --distributed run ends every rank: the others
+  // would wait for it at their next collective (Note [Collective timeouts]).
+  auto fail = [&](const char* what) {
+    std::fprintf(stderr, "error: %s\n", what);
+    if (cmd.train && cmd.config.distributed && ember::distributed::is_distributed()) {
+      std::fprintf(stderr, "rank %d: ending every rank of the job\n", ember::distributed::rank());
+      ember::distributed::abort(1);
+    }
+    return 1;
+  };
   try {
     if (cmd.train) return ember::mnist::train(cmd.config).exit_code();  // 130 or 143 after a stop signal
     ember::mnist::evaluate_file(cmd.file, cmd.config, cmd.eval);
   } catch (const ember::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail(e.what());
   } catch (const std::exception& e) {  // a library's own error (std::filesystem, bad_alloc): still a message
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail(e.what());
   }
   return 0;
 }

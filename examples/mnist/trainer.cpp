@@ -11,12 +11,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
 #include <ember/core/backend.h>
 #include <ember/core/profiler.h>
 #include <ember/data/data.h>
+#include <ember/distributed/ddp.h>
 #include <ember/ember.h>
 #include <ember/kernels/cudnn.h>
 #include <ember/kernels/gemm.h>
@@ -24,6 +26,7 @@
 #include <ember/optim/optim.h>
 
 #include "checkpoint.h"
+#include "data_parallel.h"
 #include "datasets.h"
 #include "graphed_step.h"
 #include "models.h"
@@ -69,7 +72,10 @@ struct EvalResult {
 };
 
 // With `details`, also the confusion matrix and misclassified examples.
-EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device, EvalDetails* details = nullptr) {
+// With `dp`, the loader holds this rank's share of the test set, and the
+// sums (and the confusion matrix) are over every rank's.
+EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device device, EvalDetails* details = nullptr,
+                    const DataParallel* dp = nullptr) {
   model.eval();
   NoGradGuard no_grad;
   // The sums stay on the device until the end (Note [Metrics once per N
@@ -86,7 +92,17 @@ EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device de
     if (details) record_predictions(*details, b.images, b.labels, logits);
   }
   model.train();
-  return {loss.item<double>() / seen, static_cast<double>(correct.item<int64_t>()) / seen};
+  std::vector<double> sums = {loss.item<double>(), static_cast<double>(correct.item<int64_t>()),
+                              static_cast<double>(seen)};
+  if (dp && dp->on) {
+    if (details)
+      for (const auto& row : details->confusion) sums.insert(sums.end(), row.begin(), row.end());
+    sum_over_ranks(*dp, sums);
+    if (details)
+      for (size_t i = 0, k = 3; i < details->confusion.size(); ++i)
+        for (double& cell : details->confusion[i]) cell = sums[k++];
+  }
+  return {sums[0] / sums[2], sums[1] / sums[2]};
 }
 
 // metrics.csv: one row per epoch (these names are what tests and scripts read).
@@ -134,7 +150,11 @@ struct Run {
   int64_t step = 0;
   TrainingPosition resume_at{};  // where training starts: a checkpoint's position, or the beginning
   std::unique_ptr<GraphedStep> graphed{};  // --cuda-graph: Note [Graphed training step]
+  DataParallel dp{};                                             // --distributed: Note [Data-parallel ember-mnist]
+  std::shared_ptr<distributed::DistributedDataParallel> ddp{};  // wraps `model` then
+  int stop_signal = 0;  // the stop signal the ranks agreed on (one rank's own, without --distributed)
   TrainingState state() { return {*model, *opt, schedule.get()}; }
+  nn::Module& net() { return ddp ? static_cast<nn::Module&>(*ddp) : *model; }  // what a training step calls
 };
 
 // An epoch's sums, whole or (stopped mid-epoch) so far.
@@ -148,18 +168,21 @@ struct EpochResult {
 
 // Phase 1: seed, model, data, optimizer, schedule; prints the startup line
 // and the model summary.
-Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
+Run set_up(const Config& c, RunStatus& status, const fs::path& out, const DataParallel& dp) {
   if (c.threads != 0) set_num_threads(static_cast<int>(c.threads));  // < 0: a ValueError
   select_kernels(c);
   manual_seed(c.seed);
   // The data first: the model is built for its image shape. Loading draws
   // nothing from the default generator, so the weights are as they were.
-  data::DataLoader train_loader = make_loader(c, data::Split::Train), test_loader = make_loader(c, data::Split::Test);
+  data::DataLoader train_loader = make_loader(c, data::Split::Train, dp.rank, dp.world),
+                   test_loader = make_loader(c, data::Split::Test, dp.rank, dp.world);
   const ModelInput input = model_input(c, train_loader);
   Run r{Device(c.device), make_model(c.model, input), std::move(train_loader), std::move(test_loader), nullptr,
         nullptr};
   r.model->to(dtype_named(c.dtype));
   r.model->to(r.device);
+  r.dp = dp;
+  if (dp.on) r.ddp = std::make_shared<distributed::DistributedDataParallel>(r.model);  // rank 0's weights everywhere
   r.opt = make_optimizer(c, r.model->parameters());
   r.schedule = make_schedule(c, *r.opt, r.train_loader.num_batches());
   // Anomaly mode reads every recorded output on the host, which a CUDA graph
@@ -167,7 +190,9 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
   autograd::set_anomaly_mode(c.detect_anomaly);
   EMBER_CHECK(!(c.detect_anomaly && c.cuda_graph == "on"), ValueError,
               "--detect-anomaly reads tensors on the host at every op, which a CUDA graph cannot: use --cuda-graph off");
-  if (c.cuda_graph != "off" && r.device.is_cuda() && !c.detect_anomaly) {
+  EMBER_CHECK(!(dp.on && c.cuda_graph == "on"), ValueError, "--cuda-graph on: a captured step cannot hold the "
+              "gradient all-reduces of --distributed; use --cuda-graph off");
+  if (c.cuda_graph != "off" && r.device.is_cuda() && !c.detect_anomaly && !dp.on) {
     if (c.optimizer == "sgd") {  // SGD's update is not capturable yet
       EMBER_CHECK(c.cuda_graph != "on", ValueError, "--cuda-graph on needs --optimizer adam or adamw (SGD's update "
                   "is not capturable)");
@@ -181,12 +206,13 @@ Run set_up(const Config& c, RunStatus& status, const fs::path& out) {
               "--cuda-graph must be auto, on or off, got '", c.cuda_graph, "'");
   EMBER_CHECK(c.cuda_graph != "on" || r.device.is_cuda(), ValueError, "--cuda-graph on needs --device cuda");
   std::printf("%s\n", startup_line(c, *r.model).c_str());
+  if (dp.on) std::printf("%s\n", data_parallel_line(dp, c).c_str());
   Tensor example = zeros({1, input.channels, input.height, input.width}, {.dtype = dtype_named(c.dtype),
                                                                          .device = r.device});
   r.model->eval();  // a one-image batch: batch norm must not use its statistics
   std::printf("%s", nn::summary_table(nn::summarize(*r.model, example)).c_str());
   r.model->train();
-  status.model_svg = write_model_graph(out, *r.model, example, status.model_note);
+  if (dp.writer()) status.model_svg = write_model_graph(out, *r.model, example, status.model_note);
   if (!status.model_note.empty()) std::printf("%s\n", status.model_note.c_str());
   std::printf("data: %lld train / %lld test images from %s\n", static_cast<long long>(r.train_loader.dataset().size()),
               static_cast<long long>(r.test_loader.dataset().size()), data_root(c).c_str());
@@ -217,7 +243,7 @@ struct PendingSteps {
 // incomplete, after the step during which a stop signal came, or at
 // --max-steps.
 EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPosition& from,
-                        viz::CsvLogger& step_log) {
+                        viz::CsvLogger* step_log) {
   r.model->train();
   viz::ProgressBar progress(r.train_loader.num_batches(), "epoch " + std::to_string(epoch + 1));
   const auto t0 = std::chrono::steady_clock::now();
@@ -230,8 +256,20 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
   const int64_t first_step = r.step - from.batch;  // of this epoch
   auto flush = [&] {
     if (pending.size() == 0) return;
-    const std::vector<double> losses = stack(pending.losses).to(DType::Float64).to(kCPU).to_vector<double>();
-    const std::vector<int64_t> right = stack(pending.correct).to(kCPU).to_vector<int64_t>();
+    std::vector<double> losses = stack(pending.losses).to(DType::Float64).to(kCPU).to_vector<double>();
+    std::vector<int64_t> right = stack(pending.correct).to(kCPU).to_vector<int64_t>();
+    if (r.dp.on) {  // over every rank: mean of the losses, sums of right answers and images
+      const size_t n = losses.size();
+      std::vector<double> all(losses);
+      all.insert(all.end(), right.begin(), right.end());
+      all.insert(all.end(), pending.sizes.begin(), pending.sizes.end());
+      sum_over_ranks(r.dp, all);
+      for (size_t i = 0; i < n; ++i) {
+        losses[i] = all[i] / r.dp.world;
+        right[i] = static_cast<int64_t>(all[n + i]);
+        pending.sizes[i] = static_cast<int64_t>(all[2 * n + i]);
+      }
+    }
     for (size_t i = 0; i < losses.size(); ++i) {
       const int64_t step = first_step + done + 1;
       if (!std::isfinite(losses[i]))
@@ -241,7 +279,7 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
       loss_sum += losses[i] * pending.sizes[i];
       correct += right[i];
       e.seen += pending.sizes[i];
-      step_log.log({static_cast<double>(step), static_cast<double>(epoch + 1), losses[i], pending.lrs[i]});
+      if (step_log) step_log->log({static_cast<double>(step), static_cast<double>(epoch + 1), losses[i], pending.lrs[i]});
     }
     pending = {};
     const double secs =
@@ -252,7 +290,7 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
   };
   // forward, loss, backward: the loss and the count of right answers
   auto forward_backward = [&](const Tensor& x, const Tensor& y) {
-    Tensor logits = (*r.model)(x);
+    Tensor logits = r.net()(x);
     Tensor loss = cross_entropy(logits, y, c.label_smoothing);
     r.opt->zero_grad();
     loss.backward();
@@ -276,7 +314,8 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
     pending.correct.push_back(out[1]);
     pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
-    return !(c.max_steps > 0 && r.step >= c.max_steps) && stop_requested() == 0;
+    r.stop_signal = agreed_stop(r.dp, stop_requested());  // the same step on every rank
+    return !(c.max_steps > 0 && r.step >= c.max_steps) && r.stop_signal == 0;
   };
   if (r.device.is_cuda()) {
     // Note [Overlapped uploads]: batch t+1's upload starts before step t is
@@ -375,6 +414,7 @@ void resume_from(const Config& c, const fs::path& ckpt, Run& r, RunStatus& statu
 // and the epoch's sums; the report says how to go on (Note [Graceful stop]).
 void save_stopped(const Config& c, Run& r, int64_t epoch, const EpochResult& e, const fs::path& out,
                   const EvalDetails& details, RunStatus& status, int sig) {
+  if (!r.dp.writer()) return;  // rank 0 saves for every rank
   const fs::path ckpt = out / "checkpoint.safetensors";
   save_checkpoint(ckpt, c, r.state(),
                   {.epoch = epoch, .batch = e.batches, .step = r.step, .loss_sum = e.loss_sum, .seconds = e.seconds,
@@ -394,23 +434,33 @@ int TrainResult::exit_code() const { return stop_signal == 0 ? 0 : 128 + stop_si
 
 TrainResult train(const Config& c) {
   c.validate("ember-mnist train");  // what a resume or `eval` would refuse in config.json, refused now
+  const DataParallel dp = start_data_parallel(c);  // Note [Data-parallel ember-mnist]: rank 0 alone writes
+  const bool writer = dp.writer();
   const fs::path out(c.out);
-  prepare_output_dir(out);
+  if (writer) prepare_output_dir(out);
   const fs::path ckpt = out / "checkpoint.safetensors", csv = out / "metrics.csv", steps_csv = out / "steps.csv";
   if (c.profile) profiler::set_enabled(true);
   const StopSignals stop_signals;  // Note [Graceful stop]
   RunStatus status{.epochs = c.epochs};
-  Run r = set_up(c, status, out);
-  if (c.resume && fs::exists(ckpt)) resume_from(c, ckpt, r, status);
+  Run r = set_up(c, status, out, dp);
+  // Every rank reads rank 0's checkpoint, so --out must be on a filesystem all of them see.
+  std::vector<double> found = {c.resume && fs::exists(ckpt) ? 1.0 : 0.0};
+  sum_over_ranks(dp, found);
+  EMBER_CHECK(found[0] == 0 || found[0] == dp.world, FileError, "--resume: ", ckpt.string(), " is seen by ", found[0],
+              " of the ", dp.world, " ranks; with --distributed, --out must be on a filesystem every rank sees");
+  if (found[0] > 0) resume_from(c, ckpt, r, status);
   // Note [Resuming a log] in viz/csv_logger.h: rows past the checkpoint go.
   const bool resumed = status.resumed_at >= 0;
-  viz::CsvLogger metrics = resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.resume_at.epoch)
-                                   : viz::CsvLogger(csv, kEpochColumns);
-  viz::CsvLogger step_log = resumed ? viz::CsvLogger::resume(steps_csv, kStepColumns, r.step)
-                                    : viz::CsvLogger(steps_csv, kStepColumns);
-  viz::write_run_config(out, c.to_json());
+  std::optional<viz::CsvLogger> metrics, step_log;
+  if (writer) {
+    metrics.emplace(resumed ? viz::CsvLogger::resume(csv, kEpochColumns, r.resume_at.epoch)
+                            : viz::CsvLogger(csv, kEpochColumns));
+    step_log.emplace(resumed ? viz::CsvLogger::resume(steps_csv, kStepColumns, r.step)
+                             : viz::CsvLogger(steps_csv, kStepColumns));
+    viz::write_run_config(out, c.to_json());
+  }
   std::unique_ptr<viz::TensorBoardWriter> tensorboard;
-  if (!c.tensorboard.empty()) {
+  if (!c.tensorboard.empty() && writer) {
     tensorboard = std::make_unique<viz::TensorBoardWriter>(c.tensorboard);
     status.tensorboard = tensorboard->path().string();
     std::printf("TensorBoard events: %s\n", status.tensorboard.c_str());
@@ -423,23 +473,28 @@ TrainResult train(const Config& c) {
   // The logs reach the disk before each checkpoint that counts their rows:
   // after a power cut a checkpoint is never ahead of its logs.
   auto save_model = [&] {
-    r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
+    if (writer)
+      r.model->save((out / "model.safetensors").string(), {{"model", c.model}, {"config", c.to_json().dump()}});
   };
   auto sync_logs = [&] {
-    metrics.sync();
-    step_log.sync();
+    if (!writer) return;
+    metrics->sync();
+    step_log->sync();
+  };
+  auto report = [&] {
+    if (writer) write_run_report(out, c, *r.model, details, status);
   };
   for (int64_t epoch = r.resume_at.epoch; epoch < c.epochs; ++epoch, from = TrainingPosition{.step = r.step}) {
     if (c.max_steps > 0 && r.step >= c.max_steps) break;  // a resume past --max-steps, or a limit on an epoch's end
-    const EpochResult e = train_epoch(c, r, epoch, from, step_log);
-    if (!e.complete && stop_requested()) {
-      result.stop_signal = stop_requested();
+    const EpochResult e = train_epoch(c, r, epoch, from, step_log ? &*step_log : nullptr);
+    if (!e.complete && r.stop_signal) {
+      result.stop_signal = r.stop_signal;
       sync_logs();
       save_stopped(c, r, epoch, e, out, details, status, result.stop_signal);
       break;
     }
     details = EvalDetails{.dataset = &dataset};
-    const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details);
+    const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details, &r.dp);
     result.test_accuracy = test.accuracy;
     const double lr = r.opt->param_groups()[0].lr();
     std::printf("epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.2e  %.1fs (%.0f samples/s)\n",
@@ -453,8 +508,9 @@ TrainResult train(const Config& c) {
     std::fflush(stdout);
     // A --max-steps stop mid-epoch logs the partial epoch too; a resume drops
     // that row (it keeps the rows of completed epochs) and redoes it whole.
-    metrics.log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss(), e.accuracy(), test.loss,
-                 test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});
+    if (metrics)
+      metrics->log({static_cast<double>(epoch + 1), static_cast<double>(r.step), e.loss(), e.accuracy(), test.loss,
+                    test.accuracy, lr, std::round(e.seconds * 1000) / 1000, std::round(e.seen / e.seconds * 10) / 10});
     if (tensorboard) {
       tensorboard->add_scalar("loss/train", e.loss(), r.step);
       tensorboard->add_scalar("loss/test", test.loss, r.step);
@@ -472,17 +528,18 @@ TrainResult train(const Config& c) {
     // kill just past the last checkpoint: scripts/kill_resume.sh found it.)
     save_model();
     sync_logs();
-    save_checkpoint(ckpt, c, r.state(), at);
+    if (writer) save_checkpoint(ckpt, c, r.state(), at);
     status.epochs_done = at.epoch;
-    write_run_report(out, c, *r.model, details, status);
+    report();
     if (!e.complete) break;  // --max-steps
     // A signal while the epoch ended: its checkpoint is already written. (In
     // the last epoch the run is simply done.)
-    if (stop_requested() != 0 && epoch + 1 < c.epochs) {
-      result.stop_signal = stop_requested();
+    r.stop_signal = agreed_stop(r.dp, stop_requested());
+    if (r.stop_signal != 0 && epoch + 1 < c.epochs) {
+      result.stop_signal = r.stop_signal;
       status.stop_note = "stopped by " + signal_name(result.stop_signal) + " after epoch " + std::to_string(epoch + 1) +
                          "; to continue exactly, run the same command with --resume";
-      write_run_report(out, c, *r.model, details, status);
+      report();
       std::printf("%s\n", status.stop_note.c_str());
       break;
     }
@@ -492,11 +549,11 @@ TrainResult train(const Config& c) {
     // files: evaluate, and write the weights and the report again.
     std::printf("nothing left to train: the checkpoint is at the end of epoch %lld\n",
                 static_cast<long long>(r.resume_at.epoch));
-    result.test_accuracy = evaluate(*r.model, r.test_loader, r.device, &details).accuracy;
+    result.test_accuracy = evaluate(*r.model, r.test_loader, r.device, &details, &r.dp).accuracy;
     save_model();
-    write_run_report(out, c, *r.model, details, status);
+    report();
   }
-  report_profile(out);
+  if (writer) report_profile(out);
   return result;
 }
 

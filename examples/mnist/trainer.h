@@ -58,6 +58,7 @@ struct Config {
   std::string cuda_graph = "auto";  // auto (on for cuda with Adam/AdamW), on, off: Note [Graphed training step]
   int64_t sync_every = 0;   // read the step metrics every N steps (0: 1 on the CPU, 25 on a GPU); trainer.cpp
   bool detect_anomaly = false;  // stop at the first NaN/Inf, naming the op (Note [Anomaly mode])
+  bool distributed = false;     // data-parallel across the ranks mpirun started (data_parallel.h)
 
   // As config.json and a checkpoint's "config" metadata hold it (config.cpp).
   nlohmann::json to_json() const;

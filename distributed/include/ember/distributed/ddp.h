@@ -10,8 +10,11 @@
 //   opt.step();
 //
 // At construction, rank 0's parameters and buffers are broadcast to every
-// rank. Buffers (batch-norm statistics) then stay per rank, as PyTorch's
-// default. Gradients are reduced in buckets of about bucket_cap_mb,
+// rank. Batch norm normalises with each rank's own batch statistics (no
+// SyncBatchNorm), and, as PyTorch's default broadcast_buffers=True, every
+// training forward first broadcasts rank 0's buffers (the running
+// statistics), so the replicas' buffers follow rank 0's and never drift
+// apart for good. Gradients are reduced in buckets of about bucket_cap_mb,
 // parameters taken in reverse order of registration (the order backward
 // reaches them); a bucket's all-reduce starts as soon as its last gradient
 // is accumulated, while backward goes on computing the next ones
@@ -29,6 +32,9 @@ namespace ember::distributed {
 
 struct DDPOptions {
   double bucket_cap_mb = 25;  // PyTorch's default (MiB)
+  // Rank 0's buffers to every rank at the start of each forward that will
+  // be reduced (grad mode on, no NoSync), as PyTorch's default.
+  bool broadcast_buffers = true;
   // Called on this rank just before bucket `bucket`'s all-reduce starts,
   // with its flat buffer holding the bucket's local gradients (to observe
   // the overlap in tests and profiles; empty: nothing is called).
@@ -75,6 +81,7 @@ class DistributedDataParallel : public nn::Module {
   std::shared_ptr<nn::Module> module_;
   std::unique_ptr<Reducer> reducer_;
   bool sync_ = true;
+  bool broadcast_buffers_ = true;
 };
 
 }  // namespace ember::distributed

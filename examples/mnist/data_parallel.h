@@ -1,0 +1,50 @@
+// ember-mnist train --distributed: data-parallel training across the ranks
+// `mpirun -np N` starts (docs/distributed.md).
+//
+// Note [Data-parallel ember-mnist]
+// Every rank builds the same model (rank 0's weights are broadcast when
+// DistributedDataParallel wraps it), takes its shard of each epoch's
+// permutation (the loader's DistributedSampling: PyTorch's padding and
+// interleaving) in batches of --batch-size, and after each backward holds
+// the gradients averaged over all ranks, so every replica takes the same
+// step. --batch-size is per rank, as in PyTorch: N ranks train on batches
+// of N x --batch-size in all.
+//   - Only rank 0 writes: logs, CSV files, checkpoints, model, report. The
+//     other ranks print nothing to stdout (errors still reach stderr).
+//   - Every number logged is over all ranks: the step losses are averaged,
+//     right answers and counts summed, after every --sync-every steps; the
+//     test set is split between the ranks and its sums all-reduced.
+//   - A stop signal on any rank stops every rank after the same step: the
+//     ranks agree on it with one small all-reduce per step.
+//   - Dropout draws come from each rank's generator, seeded alike, so all
+//     ranks draw the same masks (for different images) and stay in step:
+//     rank 0's checkpointed generator state is every rank's, which is what
+//     makes --resume exact.
+//   - Batch-norm statistics stay per rank (PyTorch's default); rank 0's
+//     are the ones saved.
+#pragma once
+
+#include <vector>
+
+#include "trainer.h"
+
+namespace ember::mnist {
+
+struct DataParallel {
+  bool on = false;  // --distributed
+  int rank = 0, world = 1;
+  bool writer() const { return rank == 0; }
+};
+
+// Joins the world for --distributed (a world of one without mpirun), and
+// silences stdout on ranks other than 0.
+DataParallel start_data_parallel(const Config& c);
+// "world 2, backend mpi, batch 32 per rank (64 in all)", or "" when off.
+std::string data_parallel_line(const DataParallel& dp, const Config& c);
+// The stop signal every rank agrees on: any rank's `local` (0 when none).
+// One all-reduce; every rank must call it at the same point.
+int agreed_stop(const DataParallel& dp, int local);
+// values[i] becomes its sum over the ranks (one all-reduce; a no-op when off).
+void sum_over_ranks(const DataParallel& dp, std::vector<double>& values);
+
+}  // namespace ember::mnist
