@@ -15,6 +15,8 @@
 #                   and the PyTorch twins; the default CNN for 3 epochs, Ember (graphs) and PyTorch eager
 #   cifar      150  ember-mnist: one epoch of ResNet-18 (the CIFAR recipe, batch 128) on 50,000 synthetic
 #                   CIFAR-10-format images (scripts/make_synthetic_cifar.py), timed; no accuracy is claimed
+#   nccl        60  ember-mnist train --distributed on cuda:0 without mpirun: a world of one whose gradient
+#                   all-reduces go through NCCL (the startup line must say "backend nccl")
 #   memcheck    90  compute-sanitizer memcheck over the kernels' and the CUDA graphs' tests
 #   racecheck   90  compute-sanitizer racecheck and synccheck, shared-memory and shuffle kernels
 # A step whose tool answers "Device not supported" (compute-sanitizer under
@@ -28,8 +30,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=(build tests train bench cifar memcheck racecheck)
-declare -A BUDGET=([build]=240 [tests]=90 [train]=150 [bench]=150 [cifar]=150 [memcheck]=90 [racecheck]=90)
+STEPS=(build tests train bench cifar nccl memcheck racecheck)
+declare -A BUDGET=([build]=240 [tests]=90 [train]=150 [bench]=150 [cifar]=150 [nccl]=60 [memcheck]=90 [racecheck]=90)
 declare -A RESULT TIME NOTE
 
 dry=0 only="" carry=.gpu-carry out="${OUT:-$PWD/gpu-check-out}" deadline=520
@@ -272,6 +274,12 @@ want cifar && run_step cifar "python3 scripts/make_synthetic_cifar.py $work/cifa
   $build_dir/examples/ember-mnist train --device cuda --dataset cifar10 --data-dir $work/cifar10 --epochs 1 \
     --out $work/cifar-run && cp $work/cifar-run/metrics.csv $figs/cifar-epoch-ember.csv && \
   cut -d, -f1,8,9 $work/cifar-run/metrics.csv"
+
+# NCCL in a world of one (the machine has no MPI): the DDP all-reduces of a
+# short --distributed run go through ncclAllReduce on the device's stream.
+want nccl && run_step nccl "$build_dir/examples/ember-mnist train --distributed --device cuda --epochs 1 \
+    --train-limit 2048 --data-dir datasets/mnist-digits --out $work/nccl-run | tee $work/nccl.log && \
+  grep -q 'data-parallel: world 1, backend nccl' $work/nccl.log"
 
 # The kernel tests, the graph tests and every table but the gradient ones
 # (the same kernels, many more launches).

@@ -66,7 +66,9 @@ int run() {
   opt.distributed = data::DistributedSampling{rank, world};
   data::DataLoader loader(dataset, opt);
   auto model = make_model();
-  auto ddp = std::make_shared<dist::DistributedDataParallel>(model);
+  // Buckets of a few parameters each, so that several all-reduces are in
+  // flight during backward and their order across the ranks matters.
+  auto ddp = std::make_shared<dist::DistributedDataParallel>(model, dist::DDPOptions{.bucket_cap_mb = 1e-3});
   optim::Adam adam(ddp->parameters(), {.lr = 1e-2});
 
   // Rank 0's reference: one process, whole batches.

@@ -216,10 +216,29 @@ DistributedDataParallel::~DistributedDataParallel() = default;
 
 Tensor DistributedDataParallel::forward(const Tensor& x) {
   const bool reduces = sync_ && GradMode::is_enabled();
-  if (reduces && broadcast_buffers_ && world_size() > 1)
-    for (const auto& [name, b] : module_->named_buffers()) broadcast_in_place(b);
+  if (reduces && broadcast_buffers_) sync_buffers();
   reducer_->prepare_for_backward(reduces);
   return (*module_)(x);
+}
+
+void DistributedDataParallel::sync_buffers() {
+  if (world_size() == 1) return;
+  // One broadcast per (dtype, device): the buffers flattened end to end.
+  NoGradGuard no_grad;
+  std::map<std::string, std::vector<Tensor>> groups;
+  for (const auto& [name, b] : module_->named_buffers())
+    groups[std::string(dtype_name(b.dtype())) + "@" + b.device().str()].push_back(b);
+  for (auto& [key, buffers] : groups) {
+    std::vector<Tensor> flat_parts;
+    for (const Tensor& b : buffers) flat_parts.push_back(b.detach().reshape({-1}));
+    Tensor flat = cat(flat_parts, 0).contiguous();
+    broadcast(flat, 0);
+    int64_t at = 0;
+    for (const Tensor& b : buffers) {
+      b.detach().copy_(flat.narrow(0, at, b.numel()).view(b.shape()));
+      at += b.numel();
+    }
+  }
 }
 
 DistributedDataParallel::NoSync::NoSync(DistributedDataParallel& ddp) : ddp_(ddp), was_(ddp.sync_) {

@@ -38,6 +38,7 @@
 
 #include "backend.h"
 #include "ember/core/error.h"
+#include "ember/core/profiler.h"
 
 namespace ember::distributed::detail {
 
@@ -291,6 +292,9 @@ void run(Comm& c) {
         break;
       }
       if (flag) {
+        // On the trace's "comm" lane: from the start to the moment the
+        // polling saw it complete (docs/distributed.md's overlap figure).
+        profiler::record_span(op.what, op.started, Clock::now());
         complete(c, op);
         op.finish("");
         draining.push_back(active[i]);
@@ -366,13 +370,29 @@ World mpi_init() {
   c.rank = w.rank;
   c.size = w.size;
   c.running = true;
-  c.thread = std::thread([&c] { run(c); });
+  c.thread = std::thread([&c] {
+    profiler::set_lane_name("comm");  // the trace's lane for this thread's spans
+    run(c);
+  });
   return w;
 }
 
+std::shared_ptr<Work> mpi_barrier();
+
 void mpi_finalize() {
   Comm& c = comm();
-  if (!c.running.exchange(false)) return;
+  if (!c.running) return;
+  // MPI_Finalize waits for every peer, with no timeout: first a barrier
+  // that has one, so that a peer stopped after the last collective breaks
+  // the group (and finalize is skipped) instead of hanging this rank.
+  if (c.broken.empty()) {
+    try {
+      mpi_barrier()->wait();
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
+  }
+  c.running = false;
   {
     std::lock_guard lk(c.m);
     c.stop = true;

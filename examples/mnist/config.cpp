@@ -67,7 +67,8 @@ nlohmann::json Config::to_json() const {
           {"warmup_epochs", warmup_epochs}, {"augment", augment}, {"flip", flip}, {"label_smoothing", label_smoothing},
           {"seed", seed}, {"threads", threads}, {"out", out}, {"max_steps", max_steps}, {"train_limit", train_limit},
           {"tensorboard", tensorboard}, {"kernels", kernels}, {"sync_every", sync_every},
-          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}, {"distributed", distributed}};
+          {"cuda_graph", cuda_graph}, {"detect_anomaly", detect_anomaly}, {"distributed", distributed},
+          {"world_size", world_size}};
 }
 
 Config Config::from_json(const nlohmann::json& j, const std::string& source) {
@@ -100,6 +101,7 @@ Config Config::from_json(const nlohmann::json& j, const std::string& source) {
   read(j, "cuda_graph", c.cuda_graph, source);
   read(j, "detect_anomaly", c.detect_anomaly, source);
   read(j, "distributed", c.distributed, source);
+  read(j, "world_size", c.world_size, source);
   c.validate(source);
   return c;
 }
@@ -133,6 +135,7 @@ void Config::validate(const std::string& where) const {
   check_count("warmup_epochs", warmup_epochs, 0, 1'000'000);
   check_count("threads", threads, 0, 65536);
   check_count("sync_every", sync_every, 0, INT64_MAX);
+  check_count("world_size", world_size, 1, 65536);
   EMBER_CHECK(augment <= 1'000'000, ValueError, where, ": \"augment\" must be at most 1000000 pixels, got ", augment);
   auto check_rate = [&](const char* key, double v, double hi) {
     EMBER_CHECK(std::isfinite(v) && v >= 0 && v < hi, ValueError, where, ": \"", key, "\" must be finite, >= 0 and < ",

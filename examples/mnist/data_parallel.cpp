@@ -23,6 +23,13 @@ DataParallel start_data_parallel(const Config& c) {
   return dp;
 }
 
+Config with_rank_device(const Config& c, const DataParallel& dp) {
+  Config out = c;
+  out.world_size = dp.world;
+  if (dp.on && c.device == "cuda") out.device = "cuda:" + std::to_string(distributed::local_rank());
+  return out;
+}
+
 std::string data_parallel_line(const DataParallel& dp, const Config& c) {
   if (!dp.on) return "";
   return "data-parallel: world " + std::to_string(dp.world) + ", backend " +

@@ -20,8 +20,9 @@
 //     ranks draw the same masks (for different images) and stay in step:
 //     rank 0's checkpointed generator state is every rank's, which is what
 //     makes --resume exact.
-//   - Batch-norm statistics stay per rank (PyTorch's default); rank 0's
-//     are the ones saved.
+//   - Batch norm normalises with each rank's own batch statistics; the
+//     running statistics are rank 0's, broadcast by DDP at every training
+//     forward (PyTorch's default), so rank 0's saved ones are every rank's.
 #pragma once
 
 #include <vector>
@@ -39,6 +40,10 @@ struct DataParallel {
 // Joins the world for --distributed (a world of one without mpirun), and
 // silences stdout on ranks other than 0.
 DataParallel start_data_parallel(const Config& c);
+// The config a rank trains with: the world's size in world_size, and
+// --device cuda (no index) as cuda:<local rank>, so that the ranks of one
+// machine take one GPU each.
+Config with_rank_device(const Config& c, const DataParallel& dp);
 // "world 2, backend mpi, batch 32 per rank (64 in all)", or "" when off.
 std::string data_parallel_line(const DataParallel& dp, const Config& c);
 // The stop signal every rank agrees on: any rank's `local` (0 when none).

@@ -95,6 +95,8 @@ EvalResult evaluate(nn::Module& model, const data::DataLoader& loader, Device de
   std::vector<double> sums = {loss.item<double>(), static_cast<double>(correct.item<int64_t>()),
                               static_cast<double>(seen)};
   if (dp && dp->on) {
+    if (details && details->confusion.empty() && details->dataset)  // a rank with no test batch sends zeros too
+      details->confusion.assign(details->dataset->classes, std::vector<double>(details->dataset->classes, 0));
     if (details)
       for (const auto& row : details->confusion) sums.insert(sums.end(), row.begin(), row.end());
     sum_over_ranks(*dp, sums);
@@ -314,7 +316,9 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
     pending.correct.push_back(out[1]);
     pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
-    r.stop_signal = agreed_stop(r.dp, stop_requested());  // the same step on every rank
+    // The ranks agree on a stop where they read metrics anyway (one small
+    // all-reduce), so every rank stops after the same step.
+    if (!r.dp.on || pending.size() == 0) r.stop_signal = agreed_stop(r.dp, stop_requested());
     return !(c.max_steps > 0 && r.step >= c.max_steps) && r.stop_signal == 0;
   };
   if (r.device.is_cuda()) {
@@ -396,6 +400,7 @@ void resume_from(const Config& c, const fs::path& ckpt, Run& r, RunStatus& statu
     same("--seed", c.seed, saved.seed);
     same("--batch-size", c.batch_size, saved.batch_size);
     same("--train-limit", c.train_limit, saved.train_limit);
+    same("the number of ranks (mpirun -np)", c.world_size, saved.world_size);
     EMBER_CHECK(changed.empty(), ValueError, ckpt.string(), ": the checkpoint stopped in the middle of epoch ",
                 r.resume_at.epoch + 1, ", and ", changed, " differ from its run's, which would change the order of "
                 "the epoch's remaining images: resume with the options it was written with (its config.json)");
@@ -432,9 +437,10 @@ void save_stopped(const Config& c, Run& r, int64_t epoch, const EpochResult& e, 
 
 int TrainResult::exit_code() const { return stop_signal == 0 ? 0 : 128 + stop_signal; }
 
-TrainResult train(const Config& c) {
-  c.validate("ember-mnist train");  // what a resume or `eval` would refuse in config.json, refused now
-  const DataParallel dp = start_data_parallel(c);  // Note [Data-parallel ember-mnist]: rank 0 alone writes
+TrainResult train(const Config& config) {
+  config.validate("ember-mnist train");  // what a resume or `eval` would refuse in config.json, refused now
+  const DataParallel dp = start_data_parallel(config);  // Note [Data-parallel ember-mnist]: rank 0 alone writes
+  const Config c = with_rank_device(config, dp);        // --device cuda: each rank its own GPU
   const bool writer = dp.writer();
   const fs::path out(c.out);
   if (writer) prepare_output_dir(out);
@@ -494,6 +500,7 @@ TrainResult train(const Config& c) {
       break;
     }
     details = EvalDetails{.dataset = &dataset};
+    if (r.ddp) r.ddp->sync_buffers();  // every rank evaluates the model rank 0 saves
     const EvalResult test = evaluate(*r.model, r.test_loader, r.device, &details, &r.dp);
     result.test_accuracy = test.accuracy;
     const double lr = r.opt->param_groups()[0].lr();
@@ -549,6 +556,7 @@ TrainResult train(const Config& c) {
     // files: evaluate, and write the weights and the report again.
     std::printf("nothing left to train: the checkpoint is at the end of epoch %lld\n",
                 static_cast<long long>(r.resume_at.epoch));
+    if (r.ddp) r.ddp->sync_buffers();
     result.test_accuracy = evaluate(*r.model, r.test_loader, r.device, &details, &r.dp).accuracy;
     save_model();
     report();

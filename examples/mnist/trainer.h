@@ -59,6 +59,7 @@ struct Config {
   int64_t sync_every = 0;   // read the step metrics every N steps (0: 1 on the CPU, 25 on a GPU); trainer.cpp
   bool detect_anomaly = false;  // stop at the first NaN/Inf, naming the op (Note [Anomaly mode])
   bool distributed = false;     // data-parallel across the ranks mpirun started (data_parallel.h)
+  int64_t world_size = 1;       // the ranks that trained (set by train(), not an option): a resume checks it
 
   // As config.json and a checkpoint's "config" metadata hold it (config.cpp).
   nlohmann::json to_json() const;

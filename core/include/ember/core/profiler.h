@@ -160,6 +160,15 @@ class Scope {
 ///   profiler::Span s("all_reduce bucket 3", "comm");
 /// Off, it costs one relaxed load and a branch (the name is copied only when
 /// tracing). Spans go to the trace alone, not to the table of totals.
+/// Records a span that is over, from `start` to `end` (steady clock), on
+/// the calling thread's lane, when tracing is on: for work whose start was
+/// seen earlier, e.g. a collective the communication thread started and
+/// later found complete.
+inline void record_span(std::string_view name, std::chrono::steady_clock::time_point start,
+                        std::chrono::steady_clock::time_point end) {
+  if (tracing()) detail::record_event(Kind::Span, name, start, end);
+}
+
 class Span {
  public:
   explicit Span(std::string_view name, std::string_view lane = {}) : on_(tracing()) {

@@ -71,6 +71,11 @@ class DistributedDataParallel : public nn::Module {
   // Seconds this rank spent blocked waiting for all-reduces to finish in
   // the last backward, and the number of buckets (for the figures).
   double last_wait_seconds() const;
+  // Rank 0's buffers to every rank now (one broadcast per dtype and
+  // device); what a reducing forward does first with broadcast_buffers.
+  // Call it before evaluating, so that every rank evaluates the model rank
+  // 0 saves.
+  void sync_buffers();
   int64_t num_buckets() const;
   // The parameters of each bucket, by their names in the wrapped module, in
   // bucket (launch) order.
