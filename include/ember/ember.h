@@ -14,6 +14,8 @@
 #include "ember/core/profiler.h"
 #include "ember/core/tensor.h"
 #include "ember/data/data.h"
+#include "ember/distributed/ddp.h"
+#include "ember/distributed/distributed.h"
 #include "ember/nn/nn.h"
 #include "ember/optim/optim.h"
 #include "ember/viz/viz.h"
