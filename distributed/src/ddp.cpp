@@ -129,11 +129,22 @@ struct DistributedDataParallel::Reducer {
       for (size_t i : buckets[b].params) bucket_of[i] = b;
   }
 
-  // Ready for a new pass: nothing marked, nothing launched.
+  // Ready for a new pass: nothing marked, nothing launched. A bucket whose
+  // all-reduce may still be in flight (a backward that threw, caught by the
+  // caller) gets a fresh buffer: the collective keeps the old one alive and
+  // may still write into it.
   void reset() {
     std::fill(ready.begin(), ready.end(), 0);
     for (Bucket& b : buckets) {
       b.pending = b.params.size();
+      if (b.work) {
+        bool finished = false;
+        try {
+          finished = b.work->done();
+        } catch (const Error&) {  // it failed: the group's error was reported where it was waited for
+        }
+        if (!finished) b.flat = Tensor();
+      }
       b.work.reset();
     }
     next_launch = 0;
