@@ -55,7 +55,9 @@ subprocess.run(["build/release/examples/ember-plot", wide, "--bars", "-x", "repe
 lines.insert(lines.index("## Communication per step") - 1, "\n![samples/s per repeat and the medians](throughput.svg)")
 lines += ["", "## Overlap: one step's timeline (0.25 MiB buckets)", "",
           "![backward nodes on the main thread, all-reduces on the communication thread](timeline.svg)", "",
-          "From the profiler's trace of rank 0's last timed step (trace.json opens in chrome://tracing or Perfetto). "
+          "From the profiler's trace of rank 0's last timed step (trace.json opens in chrome://tracing or Perfetto); "
+          "time 0 is the step's start (the broadcast of rank 0's buffers before the forward), so the empty start of "
+          "the main lane is the forward. "
           "Backward reaches the last layers' gradients first; as soon as a bucket's gradients are all accumulated its "
           "all-reduce starts on the communication thread while the main thread computes the next ConvBackward. "
           "Only the last bucket (the first layers, whose gradients come last) is waited for.", ""]
