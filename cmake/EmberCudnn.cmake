@@ -20,6 +20,29 @@ set(EMBER_HAVE_CUDNN OFF)
 set(EMBER_CUDNN_INCLUDE_DIRS "")
 set(EMBER_CUDNN_LIBRARIES "")
 
+# The include and lib folders of pip's NVIDIA wheels (site-packages/
+# nvidia/<package>/{include,lib}) for each package named after the two
+# output variables, in every site-packages folder Python knows of (none
+# when there is no python3). EmberMpi.cmake looks for NCCL with it too.
+function(ember_nvidia_wheel_dirs include_var lib_var)
+  execute_process(
+    COMMAND python3 -c "import site; print(';'.join(site.getsitepackages() + [site.getusersitepackages()]))"
+    OUTPUT_VARIABLE sites OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc ERROR_QUIET)
+  if(NOT rc EQUAL 0)
+    set(sites "")
+  endif()
+  set(includes "")
+  set(libs "")
+  foreach(site IN LISTS sites)
+    foreach(pkg IN LISTS ARGN)
+      list(APPEND includes "${site}/nvidia/${pkg}/include")
+      list(APPEND libs "${site}/nvidia/${pkg}/lib")
+    endforeach()
+  endforeach()
+  set(${include_var} "${includes}" PARENT_SCOPE)
+  set(${lib_var} "${libs}" PARENT_SCOPE)
+endfunction()
+
 # Why the backend is not built ("" when it is).
 set(_ember_cudnn_off "")
 if(EMBER_CUDNN STREQUAL "OFF")
@@ -29,22 +52,7 @@ elseif(EMBER_CUDA_EMULATED)
 elseif(NOT EMBER_HAVE_NVCC)
   set(_ember_cudnn_off "no real CUDA backend: EMBER_CUDA=${EMBER_CUDA}, or no nvcc")
 else()
-  # pip's NVIDIA wheels, in every site-packages folder Python knows of (none
-  # when there is no python3).
-  execute_process(
-    COMMAND python3 -c "import site; print(';'.join(site.getsitepackages() + [site.getusersitepackages()]))"
-    OUTPUT_VARIABLE _ember_site OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _ember_site_rc ERROR_QUIET)
-  if(NOT _ember_site_rc EQUAL 0)
-    set(_ember_site "")
-  endif()
-  set(_ember_wheel_include "")
-  set(_ember_wheel_lib "")
-  foreach(_site IN LISTS _ember_site)
-    foreach(_pkg cudnn cublas cu13)
-      list(APPEND _ember_wheel_include "${_site}/nvidia/${_pkg}/include")
-      list(APPEND _ember_wheel_lib "${_site}/nvidia/${_pkg}/lib")
-    endforeach()
-  endforeach()
+  ember_nvidia_wheel_dirs(_ember_wheel_include _ember_wheel_lib cudnn cublas cu13)
 
   # cuDNN: the header, then the library beside it first (a header and a
   # library of different releases would not match).

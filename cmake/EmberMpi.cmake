@@ -54,18 +54,7 @@ elseif(EMBER_CUDA_EMULATED)
 elseif(NOT EMBER_HAVE_NVCC)
   set(_ember_nccl_off "no real CUDA backend: EMBER_CUDA=${EMBER_CUDA}, or no nvcc")
 else()
-  execute_process(
-    COMMAND python3 -c "import site; print(';'.join(site.getsitepackages() + [site.getusersitepackages()]))"
-    OUTPUT_VARIABLE _ember_site OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _ember_site_rc ERROR_QUIET)
-  if(NOT _ember_site_rc EQUAL 0)
-    set(_ember_site "")
-  endif()
-  set(_ember_nccl_hints_inc "")
-  set(_ember_nccl_hints_lib "")
-  foreach(_site IN LISTS _ember_site)
-    list(APPEND _ember_nccl_hints_inc "${_site}/nvidia/nccl/include")
-    list(APPEND _ember_nccl_hints_lib "${_site}/nvidia/nccl/lib")
-  endforeach()
+  ember_nvidia_wheel_dirs(_ember_nccl_hints_inc _ember_nccl_hints_lib nccl)  # cmake/EmberCudnn.cmake
   find_path(EMBER_NCCL_INCLUDE_DIR NAMES nccl.h
     HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include ${_ember_nccl_hints_inc})
   if(EMBER_NCCL_INCLUDE_DIR)

@@ -169,13 +169,7 @@ TrainingPosition check_checkpoint_bytes(std::string_view bytes) {
   // A fuzz input must not leave its seed behind, nor the weights drawn for
   // the fresh model (restore_checkpoint sets the generator last, and only
   // once everything else has loaded).
-  struct KeepGenerator {
-    uint64_t seed = default_generator().seed(), offset = default_generator().offset();
-    ~KeepGenerator() {
-      default_generator().manual_seed(seed);
-      default_generator().set_offset(offset);
-    }
-  } keep;
+  const KeepDefaultGenerator keep;
   const SafetensorsContents file = deserialize_safetensors(bytes, "<checkpoint>");
   const Reader m(file, "<checkpoint>");
   // The config's own reader checks types and ranges (examples/mnist/config.cpp).

@@ -37,23 +37,23 @@ std::string data_parallel_line(const DataParallel& dp, const Config& c) {
          std::to_string(c.batch_size * dp.world) + " in all)";
 }
 
-int agreed_stop(const DataParallel& dp, int local) {
-  if (!dp.on || dp.world == 1) return local;
-  // The largest signal number any rank saw: a sum would mix SIGINT and SIGTERM.
-  Tensor flags = zeros({dp.world}, {.dtype = DType::Float64});
-  flags.data_ptr<double>()[dp.rank] = local;
-  distributed::all_reduce(flags);
-  int agreed = 0;
-  for (int r = 0; r < dp.world; ++r) agreed = std::max(agreed, static_cast<int>(flags.data_ptr<double>()[r]));
-  return agreed;
+int sum_over_ranks(const DataParallel& dp, std::vector<double>& values, int stop) {
+  if (!dp.on || dp.world == 1) return stop;
+  // The values, then one slot per rank for its stop signal: the largest
+  // signal wins (a sum would mix SIGINT and SIGTERM).
+  const auto n = static_cast<int64_t>(values.size());
+  Tensor t = zeros({n + dp.world}, {.dtype = DType::Float64});
+  double* p = t.data_ptr<double>();
+  std::copy(values.begin(), values.end(), p);
+  p[n + dp.rank] = stop;
+  distributed::all_reduce(t);
+  std::copy(p, p + n, values.begin());
+  return static_cast<int>(*std::max_element(p + n, p + n + dp.world));
 }
 
-void sum_over_ranks(const DataParallel& dp, std::vector<double>& values) {
-  if (!dp.on || dp.world == 1 || values.empty()) return;
-  Tensor t = make_empty({static_cast<int64_t>(values.size())}, DType::Float64, kCPU);
-  std::copy(values.begin(), values.end(), t.data_ptr<double>());
-  distributed::all_reduce(t);
-  std::copy(t.data_ptr<double>(), t.data_ptr<double>() + values.size(), values.begin());
+int agreed_stop(const DataParallel& dp, int local) {
+  std::vector<double> none;
+  return sum_over_ranks(dp, none, local);
 }
 
 }  // namespace ember::mnist

@@ -14,8 +14,8 @@
 //   - Every number logged is over all ranks: the step losses are averaged,
 //     right answers and counts summed, after every --sync-every steps; the
 //     test set is split between the ranks and its sums all-reduced.
-//   - A stop signal on any rank stops every rank after the same step: the
-//     ranks agree on it with one small all-reduce per step.
+//   - A stop signal on any rank stops every rank after the same step: each
+//     rank's signal rides in the metrics' all-reduce at every flush.
 //   - Dropout draws come from each rank's generator, seeded alike, so all
 //     ranks draw the same masks (for different images) and stay in step:
 //     rank 0's checkpointed generator state is every rank's, which is what
@@ -46,10 +46,12 @@ DataParallel start_data_parallel(const Config& c);
 Config with_rank_device(const Config& c, const DataParallel& dp);
 // "world 2, backend mpi, batch 32 per rank (64 in all)", or "" when off.
 std::string data_parallel_line(const DataParallel& dp, const Config& c);
-// The stop signal every rank agrees on: any rank's `local` (0 when none).
-// One all-reduce; every rank must call it at the same point.
+// values[i] becomes its sum over the ranks, and the ranks agree on a stop:
+// the result is the largest signal any rank passed as `stop` (0 when none).
+// One all-reduce, which every rank must make at the same point; when off,
+// nothing is sent and `stop` comes back.
+int sum_over_ranks(const DataParallel& dp, std::vector<double>& values, int stop = 0);
+// The stop signal every rank agrees on, alone (sum_over_ranks of nothing).
 int agreed_stop(const DataParallel& dp, int local);
-// values[i] becomes its sum over the ranks (one all-reduce; a no-op when off).
-void sum_over_ranks(const DataParallel& dp, std::vector<double>& values);
 
 }  // namespace ember::mnist

@@ -106,13 +106,7 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelInput& in
 }
 
 std::vector<ModelMatch> match_models(const std::vector<std::pair<std::string, Shape>>& state, const ModelInput& in) {
-  struct KeepGenerator {  // building a model draws its weights
-    uint64_t seed = default_generator().seed(), offset = default_generator().offset();
-    ~KeepGenerator() {
-      default_generator().manual_seed(seed);
-      default_generator().set_offset(offset);
-    }
-  } keep;
+  const KeepDefaultGenerator keep;  // building a model draws its weights
   const std::map<std::string, Shape> given(state.begin(), state.end());
   std::vector<ModelMatch> out;
   for (const char* name : {"mlp", "lenet", "cnn", "resnet", "resnet18", "resnet34"}) {

@@ -38,6 +38,17 @@ const char* model_names();
 // first. Throws ValueError for an unknown name or images too small for it.
 std::shared_ptr<nn::Module> make_model(const std::string& name, const ModelInput& input = {});
 
+// Puts the default generator's seed and offset back as they were at its
+// construction: for code that builds models only to look at them (eval's
+// match_models, the checkpoint fuzz target) and must not move the draws.
+struct KeepDefaultGenerator {
+  uint64_t seed = default_generator().seed(), offset = default_generator().offset();
+  ~KeepDefaultGenerator() {
+    default_generator().manual_seed(seed);
+    default_generator().set_offset(offset);
+  }
+};
+
 // How a state_dict from elsewhere (a PyTorch run, another program) compares
 // with one model's for `input`.
 struct ModelMatch {

@@ -265,7 +265,8 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
       std::vector<double> all(losses);
       all.insert(all.end(), right.begin(), right.end());
       all.insert(all.end(), pending.sizes.begin(), pending.sizes.end());
-      sum_over_ranks(r.dp, all);
+      // The ranks agree on a stop in the same all-reduce, so every rank stops after the same step.
+      r.stop_signal = sum_over_ranks(r.dp, all, stop_requested());
       for (size_t i = 0; i < n; ++i) {
         losses[i] = all[i] / r.dp.world;
         right[i] = static_cast<int64_t>(all[n + i]);
@@ -316,9 +317,7 @@ EpochResult train_epoch(const Config& c, Run& r, int64_t epoch, const TrainingPo
     pending.correct.push_back(out[1]);
     pending.sizes.push_back(y.numel());
     if (static_cast<int64_t>(pending.size()) >= sync_every) flush();
-    // The ranks agree on a stop where they read metrics anyway (one small
-    // all-reduce), so every rank stops after the same step.
-    if (!r.dp.on || pending.size() == 0) r.stop_signal = agreed_stop(r.dp, stop_requested());
+    if (!r.dp.on) r.stop_signal = stop_requested();  // --distributed: agreed at each flush
     return !(c.max_steps > 0 && r.step >= c.max_steps) && r.stop_signal == 0;
   };
   if (r.device.is_cuda()) {
