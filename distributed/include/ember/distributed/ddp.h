@@ -49,7 +49,6 @@ class DistributedDataParallel : public nn::Module {
   std::string type_name() const override { return "DistributedDataParallel"; }
 
   nn::Module& module() { return *module_; }
-  const std::shared_ptr<nn::Module>& module_ptr() const { return module_; }
 
   // While a NoSync lives, backward accumulates gradients locally without
   // communicating (gradient accumulation); the first backward after it
