@@ -265,6 +265,13 @@ MicroKernel<T> kernel_for(GemmIsa isa) {
 
 }  // namespace
 
+template <typename T>
+MicroKernel<T> active_microkernel() {
+  return kernel_for<T>(gemm_isa());
+}
+template MicroKernel<float> active_microkernel<float>();
+template MicroKernel<double> active_microkernel<double>();
+
 // Note [GEMM orientation]
 // C = A B and C^T = B^T A^T are the same products: the transposed problem
 // reads A as its B and B as its A, and writes C with its strides swapped,

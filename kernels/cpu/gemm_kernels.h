@@ -36,4 +36,9 @@ MicroKernel<double> avx2_kernel_f64();
 MicroKernel<float> avx512_kernel_f32();
 MicroKernel<double> avx512_kernel_f64();
 
+// The micro-kernel gemm() uses now (gemm_isa(), EMBER_GEMM_BLOCKS applied):
+// for kernels that drive it themselves, such as the convolutions (conv.cpp).
+template <typename T>
+MicroKernel<T> active_microkernel();
+
 }  // namespace ember::kernels::cpu

@@ -11,21 +11,11 @@
 
 #include "cpu_backend.h"
 #include "loops.h"
+#include "window_runs.h"
 
 namespace ember::kernels::cpu {
 
 namespace {
-
-// The valid output columns [ow0, ow1) of one kernel column j: those whose
-// input column w = ow*sw - pw + j*dw lies inside [0, W). Outside that range
-// the tap reads the zero padding.
-std::pair<int64_t, int64_t> valid_columns(const WindowGeometry& g, int64_t j) {
-  const int64_t off = j * g.dw - g.pw;  // w = ow*sw + off
-  auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
-  const int64_t ow0 = std::clamp<int64_t>(ceil_div(-off, g.sw), 0, g.out_w);
-  const int64_t ow1 = std::clamp<int64_t>(ceil_div(g.w - off, g.sw), ow0, g.out_w);
-  return {ow0, ow1};
-}
 
 // Visits every (row r = (c, i, j), output row oh) pair of one image's
 // column matrix for channel c, handing f the row r, the output row oh, the
