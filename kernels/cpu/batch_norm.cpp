@@ -19,6 +19,7 @@
 
 #include "cpu_backend.h"
 #include "loops.h"
+#include "vec.h"
 
 namespace ember::kernels::cpu {
 
@@ -44,6 +45,31 @@ void for_each_channel(const ChannelLayout& l, F f) {
                });
 }
 
+// 8 values from p, as doubles (exact).
+inline vec::f64x8 load8(const float* p) { return vec::widen(p); }
+inline vec::f64x8 load8(const double* p) { return vec::load<vec::f64x8>(p); }
+
+// Sum over channel ch of term(a[i], b[i]), in double, in a fixed order that
+// depends on the shape only: each run's values 16 at a time into two 8-lane
+// accumulators, the rest into a scalar one. A single serial double sum would
+// wait on each add's latency (four cycles a value); the lanes keep sixteen
+// adds in flight. term takes doubles or 8-lane vectors of them.
+template <typename T, typename Term>
+double channel_sum(const ChannelLayout& l, int64_t ch, const T* a, const T* b, Term term) {
+  vec::f64x8 acc0 = {}, acc1 = {};
+  double tail = 0;
+  l.for_each_run(ch, [&](int64_t r) {
+    int64_t i = 0;
+    for (; i + 16 <= l.s; i += 16) {
+      acc0 += term(load8(a + r + i), load8(b + r + i));
+      acc1 += term(load8(a + r + i + 8), load8(b + r + i + 8));
+    }
+    for (; i + 8 <= l.s; i += 8) acc0 += term(load8(a + r + i), load8(b + r + i));
+    for (; i < l.s; ++i) tail += term(double(a[r + i]), double(b[r + i]));
+  });
+  return vec::sum_lanes(acc0) + vec::sum_lanes(acc1) + tail;
+}
+
 template <typename T>
 T value_or(const OptionalView& v, int64_t i, T fallback) {
   return v ? v->ptr<T>()[i] : fallback;
@@ -63,17 +89,8 @@ void CpuBackend::batch_norm_forward(const ExecContext&, const TensorView& y, con
     for_each_channel(l, [&](int64_t ch) {
       double mean, invstd;
       if (p.training) {
-        double sum = 0, sq = 0;
-        l.for_each_run(ch, [&](int64_t r) {
-          for (int64_t i = 0; i < l.s; ++i) sum += double(px[r + i]);
-        });
-        mean = sum / double(l.count());
-        l.for_each_run(ch, [&](int64_t r) {
-          for (int64_t i = 0; i < l.s; ++i) {
-            const double d = double(px[r + i]) - mean;
-            sq += d * d;
-          }
-        });
+        mean = channel_sum(l, ch, px, px, [](auto v, auto) { return v; }) / double(l.count());
+        const double sq = channel_sum(l, ch, px, px, [mean](auto v, auto) { return (v - mean) * (v - mean); });
         const double var = sq / double(l.count());
         invstd = 1.0 / std::sqrt(var + p.eps);
         // The running statistics use the unbiased variance, as PyTorch.
@@ -112,14 +129,8 @@ void CpuBackend::batch_norm_backward(const ExecContext&, const OptionalView& gra
     const T* pgy = grad_y.ptr<T>();
     for_each_channel(l, [&](int64_t ch) {
       const double mean = double(save_mean.ptr<T>()[ch]), invstd = double(save_invstd.ptr<T>()[ch]);
-      double sum_gy = 0, sum_gy_xmu = 0;  // sum(gy), sum(gy * (x - mean))
-      l.for_each_run(ch, [&](int64_t r) {
-        for (int64_t i = 0; i < l.s; ++i) {
-          const double g = double(pgy[r + i]);
-          sum_gy += g;
-          sum_gy_xmu += g * (double(px[r + i]) - mean);
-        }
-      });
+      const double sum_gy = channel_sum(l, ch, pgy, pgy, [](auto g, auto) { return g; });
+      const double sum_gy_xmu = channel_sum(l, ch, pgy, px, [mean](auto g, auto v) { return g * (v - mean); });
       if (grad_bias) grad_bias->ptr<T>()[ch] = T(sum_gy);
       if (grad_weight) grad_weight->ptr<T>()[ch] = T(sum_gy_xmu * invstd);
       if (!grad_x) return;
