@@ -40,7 +40,7 @@ inline std::vector<Primitive> primitives_of_node(const std::string& node) {
       // elementwise unary ops
       {"NegBackward", {P::Unary}}, {"ExpBackward", {P::Unary}}, {"LogBackward", {P::Unary}},
       {"Log1pBackward", {P::Unary}}, {"SqrtBackward", {P::Unary}}, {"AbsBackward", {P::Unary}},
-      {"ReluBackward", {P::Unary}}, {"SigmoidBackward", {P::Unary}}, {"TanhBackward", {P::Unary}},
+      {"ReluBackward", {P::Unary, P::Binary}}, {"ReluGradBackward", {P::Unary, P::Binary}}, {"SigmoidBackward", {P::Unary}}, {"TanhBackward", {P::Unary}},
       {"GeluBackward", {P::Unary}}, {"ErfBackward", {P::Unary}},
       // views and copies: no kernel of their own beyond copy
       {"ViewBackward", {P::Copy}}, {"SqueezeBackward", {P::Copy}}, {"UnsqueezeBackward", {P::Copy}},
@@ -103,6 +103,14 @@ inline const std::vector<GradCase>& grad_cases() {
       {"sqrt", {"SqrtBackward"}, [](V x) { return sqrt(x[0]); }, {{3, 4}}, Layout::Contiguous, 0.5, 3},
       {"abs", {"AbsBackward"}, [](V x) { return abs(x[0]); }, {{3, 4}}, Layout::Strided, 0.2, 2},
       {"relu", {"ReluBackward"}, [](V x) { return relu(x[0]); }, {{3, 4}}, Layout::Transposed},
+      // relu's gradient as a function of the incoming gradient x[1] (create_graph): ReluGradBackward.
+      {"relu's gradient", {"ReluGradBackward"},
+       [](V x) {
+         GradModeGuard on(true);  // gradcheck's numerical passes run without grad mode
+         Tensor a = x[0].requires_grad() ? x[0] : x[0].detach().requires_grad_();
+         return autograd::grad({relu(a)}, {a}, {x[1]}, true, true)[0];
+       },
+       {{3, 4}, {3, 4}}},
       {"sigmoid", {"SigmoidBackward"}, [](V x) { return sigmoid(x[0]); }, {{3, 4}}},
       {"tanh", {"TanhBackward"}, [](V x) { return tanh(x[0]); }, {{3, 4}}, Layout::Strided},
       {"gelu", {"GeluBackward"}, [](V x) { return gelu(x[0]); }, {{3, 4}}, Layout::Transposed},

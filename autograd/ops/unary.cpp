@@ -37,9 +37,26 @@ struct AbsBackward final : BackwardNode<AbsBackward> {
   static constexpr const char* kName = "AbsBackward";
   std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] * sign(saved(0))}; }
 };
+// relu's gradient in one pass, as PyTorch's threshold_backward: g where the
+// output y is positive, else 0 (a NaN y passes g on). Linear in g, so its
+// own gradient is the same mask; y only selects, so it gets none.
+Tensor relu_grad(const Tensor& g, const Tensor& y);
+struct ReluGradBackward final : BackwardNode<ReluGradBackward> {  // saved: 0 = y
+  static constexpr const char* kName = "ReluGradBackward";
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {relu_grad(g[0], saved(0)), Tensor()}; }
+};
+Tensor relu_grad(const Tensor& g, const Tensor& y) {
+  Tensor out = prim::binary(BinaryOp::ReluGrad, g, y, "relu_backward");
+  if (should_record({g, y})) {
+    auto node = std::make_shared<ReluGradBackward>();
+    node->save(y);
+    record(node, {g, y}, out);
+  }
+  return out;
+}
 struct ReluBackward final : BackwardNode<ReluBackward> {
   static constexpr const char* kName = "ReluBackward";
-  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0] * to(gt(saved(1), 0), g[0].dtype())}; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {relu_grad(g[0], saved(1))}; }
 };
 struct SigmoidBackward final : BackwardNode<SigmoidBackward> {
   static constexpr const char* kName = "SigmoidBackward";

@@ -78,6 +78,7 @@ void arithmetic(BinaryOp op, const TensorView& out, const TensorView& a, const T
     case BinaryOp::Pow: return binary_loop<T, T>(out, a, b, [](T x, T y) { return pow_value(x, y); });
     case BinaryOp::Maximum: return binary_loop<T, T>(out, a, b, [](T x, T y) { return max_value(x, y); });
     case BinaryOp::Minimum: return binary_loop<T, T>(out, a, b, [](T x, T y) { return min_value(x, y); });
+    case BinaryOp::ReluGrad: return binary_loop<T, T>(out, a, b, [](T g, T y) { return y <= T(0) ? T(0) : g; });
     default: break;
   }
 }

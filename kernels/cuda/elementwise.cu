@@ -24,6 +24,7 @@ EMBER_HD T arithmetic(BinaryOp op, T x, T y) {
       case BinaryOp::Div: return b == 0 ? false : a / b != 0;
       case BinaryOp::Pow: return x || !y;
       case BinaryOp::Maximum: return x || y;
+      case BinaryOp::ReluGrad: return y && x;
       default: return x && y;  // Minimum
     }
   } else {
@@ -38,6 +39,7 @@ EMBER_HD T arithmetic(BinaryOp op, T x, T y) {
         if constexpr (std::is_floating_point_v<T>) return dm::pow(x, y);
         else return int_pow(x, y);
       case BinaryOp::Maximum: return dm::max(x, y);
+      case BinaryOp::ReluGrad: return y <= T(0) ? T(0) : x;
       default: return dm::min(x, y);  // Minimum
     }
   }

@@ -89,6 +89,7 @@ const char* primitive_name(Primitive p);
 
 enum class BinaryOp {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,  // result has the inputs' dtype
+  ReluGrad,  // a where b > 0, else 0 (b <= 0 ? 0 : a): relu's backward in one pass, b being relu's output
   Eq, Ne, Lt, Le, Gt, Ge,                     // result is bool
 };
 enum class UnaryOp { Neg, Exp, Log, Log1p, Sqrt, Abs, Relu, Sigmoid, Tanh, Gelu, Erf, Sign };
