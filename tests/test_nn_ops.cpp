@@ -124,37 +124,39 @@ TEST_CASE("max_pool2d: the first NaN of a window wins, ties go to the first maxi
 
 TEST_CASE("max_pool2d 2x2 at stride 2 (its unrolled path): NaN, ties and odd sizes against a direct loop", "[nn_ops]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  // 3 planes of 7x35: 17 windows a row (16 in float's vector loop, 1 after
+  // it); the last row and column fall outside every window.
+  const int64_t H = 7, W = 35, OH = 3, OW = 17;
   for (DType dtype : {DType::Float32, DType::Float64}) {
     INFO(dtype_name(dtype));
-    // 3 planes of 7x9: the last row and column fall outside every window.
-    Tensor x = random_input({1, 3, 7, 9}, DType::Float64, Layout::Contiguous, -1, 1, 21);
+    Tensor x = random_input({1, 3, H, W}, DType::Float64, Layout::Contiguous, -1, 1, 21);
     std::vector<double> v = x.to_vector<double>();
-    for (int64_t i : {0, 10, 20, 37, 64, 65}) v[i] = nan;  // NaN first, later, twice in one window
-    for (int64_t i : {2, 3, 11, 12}) v[i] = 0.75;          // a four-way tie
-    v[130] = v[131] = 2;                                   // a tie between the top two taps
-    x = from_vector<double>(v, {1, 3, 7, 9}).to(dtype).requires_grad_();
+    for (int64_t i : {0, 10, 20, 36, 72, 73, 106, 140, 175, 176, 211}) v[i] = nan;  // first, later, twice a window
+    for (int64_t i : {2, 3, 37, 38, 290, 291}) v[i] = 0.75;  // a four-way tie, a tie between the top two taps
+    v[400] = v[435] = 2;                                       // a tie between the two rows
+    x = from_vector<double>(v, {1, 3, H, W}).to(dtype).requires_grad_();
     Tensor y = max_pool2d(x, {2, 2});
-    REQUIRE(y.shape() == Shape{1, 3, 3, 4});
+    REQUIRE(y.shape() == Shape{1, 3, OH, OW});
     Tensor gy = random_input(y.shape(), dtype, Layout::Contiguous, 1, 2, 22);
     y.backward(gy);
     const std::vector<double> xv = x.detach().to(DType::Float64).to_vector<double>();
     const std::vector<double> gyv = gy.to(DType::Float64).to_vector<double>();
     std::vector<double> want_y, want_gx(xv.size(), 0.0);
     for (int64_t c = 0; c < 3; ++c)
-      for (int64_t oh = 0; oh < 3; ++oh)
-        for (int64_t ow = 0; ow < 4; ++ow) {
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
           int64_t best = -1;
-          for (int64_t i = 0; i < 2 && (best < 0 || !std::isnan(xv[best])); ++i)
+          for (int64_t i = 0; i < 2; ++i)
             for (int64_t j = 0; j < 2; ++j) {
-              const int64_t at = (c * 7 + 2 * oh + i) * 9 + 2 * ow + j;
-              if (best < 0 || std::isnan(xv[at]) || xv[at] > xv[best]) best = at;
-              if (std::isnan(xv[best])) break;
+              const int64_t at = (c * H + 2 * oh + i) * W + 2 * ow + j;
+              const bool nan_won = best >= 0 && std::isnan(xv[best]);
+              if (best < 0 || (!nan_won && (std::isnan(xv[at]) || xv[at] > xv[best]))) best = at;
             }
           want_y.push_back(xv[best]);
-          want_gx[best] += gyv[(c * 3 + oh) * 4 + ow];
+          want_gx[best] += gyv[(c * OH + oh) * OW + ow];
         }
-    check_close(y, Ref{{1, 3, 3, 4}, want_y}, 0, 0, "max_pool2d values");
-    check_close(x.grad(), Ref{{1, 3, 7, 9}, want_gx}, 0, 0, "max_pool2d gradient (where each index points)");
+    check_close(y, Ref{{1, 3, OH, OW}, want_y}, 0, 0, "max_pool2d values");
+    check_close(x.grad(), Ref{{1, 3, H, W}, want_gx}, 0, 0, "max_pool2d gradient (where each index points)");
   }
 }
 
