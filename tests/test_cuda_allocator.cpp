@@ -232,6 +232,25 @@ TEST_CASE("a graph's pool keeps its blocks from other allocations until it is re
   a.release_pool(second);
 }
 
+TEST_CASE("a capture puts a tensor across its pool's freed block and the free cache beside it", "[cuda_allocator]") {
+  // The eager step would have: p1 freed merges with the free p2 in the
+  // cache. In a capture p1 goes to the pool, p2 stays the cache's, and
+  // neither alone holds 1 MiB; the pool adopts p2.
+  FakeDevice dev(64 * MiB);
+  Pool a(dev);
+  char* p1 = static_cast<char*>(a.allocate(512 * KiB));  // one 2 MiB segment, filled
+  void* p2 = a.allocate(512 * KiB);
+  void* p3 = a.allocate(1 * MiB);
+  a.deallocate(p2, 512 * KiB);
+  const int pool = a.begin_capture_pool();
+  a.deallocate(p1, 512 * KiB);
+  CHECK(a.allocate(1 * MiB) == p1);
+  a.end_capture_pool();
+  CHECK(dev.mallocs == 1);
+  a.release_pool(pool);
+  a.deallocate(p3, 1 * MiB);
+}
+
 TEST_CASE("without caching a graph's freed blocks are kept until the pool is released", "[cuda_allocator]") {
   FakeDevice dev(64 * MiB);
   Pool a(dev, /*caching=*/false);

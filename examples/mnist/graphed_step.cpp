@@ -39,8 +39,8 @@ std::vector<Tensor> GraphedStep::eager(const Tensor& x, const Tensor& y, const F
 }
 
 void GraphedStep::capture(const Tensor& x, const Tensor& y, const ForwardBackward& fb) {
-  static_x_ = x.clone();
-  static_y_ = y.clone();
+  static_x_.copy_(x);
+  static_y_.copy_(y);
   Generator& gen = default_generator();
   const uint64_t before = gen.offset();
   relative_to_philox_base(before);  // the base itself is written before each replay
@@ -69,6 +69,14 @@ void GraphedStep::capture(const Tensor& x, const Tensor& y, const ForwardBackwar
 }
 
 std::vector<Tensor> GraphedStep::run(const Tensor& x, const Tensor& y, const ForwardBackward& fb) {
+  // The capture's input buffers exist before the warm-up steps, so that the
+  // memory cache those steps warm is the one the capture finds: allocated
+  // just before the capture, they would split the very cached blocks the
+  // step's own tensors need (Note [Graph memory pools]).
+  if (!static_x_.defined()) {
+    static_x_ = x.clone();
+    static_y_ = y.clone();
+  }
   if (!graph_ && (eager_ < warmup_ || !failure_.empty())) return eager(x, y, fb);
   if (!graph_) capture(x, y, fb);
   if (!graph_) return eager(x, y, fb);  // the capture failed

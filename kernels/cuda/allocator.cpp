@@ -65,7 +65,19 @@ void CachingAllocator::deallocate(void* ptr, size_t) {
   // may have used it, so the graph keeps it (Note [Graph memory pools]).
   if (b->pool == 0 && capturing_) b->pool = capturing_;
   if (b->pool) {  // Note [Graph memory pools]: back to its pool
-    pool_free_[b->pool].insert(b);
+    // Free neighbours of the same pool merge, as in the cache.
+    auto& own = pool_free_[b->pool];
+    if (b->prev && b->prev->free && b->prev->pool == b->pool) {
+      Block* p = b->prev;
+      own.erase(p);
+      merge_into(p, b);
+      b = p;
+    }
+    if (b->next && b->next->free && b->next->pool == b->pool) {
+      own.erase(b->next);
+      merge_into(b, b->next);
+    }
+    own.insert(b);
     return;
   }
   return_to_cache(b);
@@ -107,20 +119,11 @@ void* CachingAllocator::allocate_in_pool(size_t nbytes) {
         ++stats_.cache_hits;
         break;
       }
-    if (b && b->size - size >= (small ? kRound : kLargeSplitMin)) {  // the rest stays in the pool
-      Block* r = new Block{b->ptr + size, b->size - size};
-      r->small = b->small;
-      r->pool = b->pool;
-      r->prev = b;
-      r->next = b->next;
-      if (b->next) b->next->prev = r;
-      b->next = r;
-      b->size = size;
-      own.insert(r);
-    }
+    if (b) split_in_pool(b, size);
   }
   if (!b) {
     b = caching_ ? find_free(size, small) : nullptr;
+    if (!b && caching_) b = adopt_neighbours(size, small);
     if (b) ++stats_.cache_hits;
     EMBER_CHECK(b || !caching_, DeviceError, device_name_, ": a CUDA graph capture needs ", nbytes,
                 " bytes that the memory cache does not hold, and may not ask the device for more (cudaMalloc is "
@@ -162,6 +165,56 @@ void CachingAllocator::release_pool(int pool) {
     return_to_cache(b);
   }
   pool_free_.erase(it);
+}
+
+// No single free block fits a capture's request: one of the pool's free
+// blocks together with the free cached memory around it may. The eager step
+// the capture repeats would have put the tensor across both (a freed block
+// and its free neighbour merge in the cache, but a pool's block stays apart
+// from the cache's), so without this the capture could need memory the
+// eager steps never did. The pool adopts those neighbours (nothing else
+// allocates during a capture); the merged block leaves the pool's free set,
+// unsplit, for the caller.
+// Cuts b (a block of a pool) to `size` if the rest is worth keeping apart;
+// the rest stays in b's pool, free.
+void CachingAllocator::split_in_pool(Block* b, size_t size) {
+  if (b->size - size < (b->small ? kRound : kLargeSplitMin)) return;
+  Block* r = new Block{b->ptr + size, b->size - size};
+  r->small = b->small;
+  r->pool = b->pool;
+  r->prev = b;
+  r->next = b->next;
+  if (b->next) b->next->prev = r;
+  b->next = r;
+  b->size = size;
+  pool_free_[b->pool].insert(r);
+}
+
+CachingAllocator::Block* CachingAllocator::adopt_neighbours(size_t size, bool small) {
+  auto& own = pool_free_[capturing_];
+  auto adoptable = [&](Block* n) { return n && n->free && n->pool == 0; };
+  for (Block* b : own) {
+    if (b->small != small) continue;
+    size_t total = b->size;
+    if (adoptable(b->prev)) total += b->prev->size;
+    if (adoptable(b->next)) total += b->next->size;
+    if (total < size) continue;
+    own.erase(b);
+    if (adoptable(b->prev)) {
+      Block* p = b->prev;
+      (p->small ? free_small_ : free_large_).erase(p);
+      merge_into(p, b);
+      b = p;
+    }
+    if (adoptable(b->next)) {
+      (b->small ? free_small_ : free_large_).erase(b->next);
+      merge_into(b, b->next);
+    }
+    b->pool = capturing_;
+    split_in_pool(b, size);  // the rest stays the pool's: captured kernels may have used part of it
+    return b;
+  }
+  return nullptr;
 }
 
 CachingAllocator::Block* CachingAllocator::find_free(size_t size, bool small) {

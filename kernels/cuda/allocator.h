@@ -107,6 +107,8 @@ class CachingAllocator final : public Allocator {
   };
 
   Block* find_free(size_t size, bool small);
+  Block* adopt_neighbours(size_t size, bool small);  // Note [Graph memory pools]
+  void split_in_pool(Block* b, size_t size);
   Block* new_segment(size_t size, bool small, size_t requested);
   void split(Block* b, size_t size);
   void merge_into(Block* b, Block* neighbour);
