@@ -4,7 +4,8 @@
 // several column blocks, blocks that start in one image and end in the
 // next, partial micro-kernel tiles on both sides, a reduction longer than
 // one K block, backward-input tasks of several images and images longer
-// than a block, groups, strides, dilation and padding; with every
+// than a block, groups, strides, dilation and padding, and the direct
+// kernel of one input channel (conv_direct.cpp); with every
 // micro-kernel this CPU has, in float32 and float64, and bit for bit the
 // same at 1, 2 and 3 threads.
 #include <ember/kernels/gemm.h>
@@ -37,6 +38,11 @@ const std::vector<ConvCase> kCases = {
     {"column stride 2, 12 positions a row", 3, 2, 9, 23, 5, 3, 3, {.stride = {1, 2}, .padding = {1, 1}}},
     // 2880 columns: the weight gradient's sum runs in more than one task.
     {"weight gradient over two tasks", 5, 3, 24, 24, 4, 3, 3, {.padding = {1, 1}}},
+    // One input channel: the direct kernel (conv_direct.cpp). 39 columns: two
+    // float vectors and 7 more; a 2x4 kernel (no width-specialized loop).
+    {"one input channel, 2x4 kernel, 39 columns", 3, 1, 9, 40, 11, 2, 4, {.padding = {0, 1}}},
+    {"one input channel, 33 outputs", 5, 1, 6, 18, 33, 3, 3, {.padding = {1, 1}}},
+    {"one input channel at stride 2 (the GEMM)", 2, 1, 9, 9, 4, 3, 3, {.stride = {2, 2}}},
     {"padding wider than the kernel", 2, 3, 4, 6, 5, 2, 3, {.stride = {1, 3}, .padding = {3, 4}}},
 };
 
@@ -47,21 +53,24 @@ int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil
 // y, grad_x and grad_W of one case by direct loops in double, for the loss
 // sum(y * gy).
 struct Expected {
-  Ref y, gx, gw;
+  Ref y, gx, gw, gb;
 };
-Expected direct(const ConvCase& c, const Ref& x, const Ref& w, const Ref& gy) {
+Expected direct(const ConvCase& c, const Ref& x, const Ref& w, const Ref& b, const Ref& gy) {
   const auto& o = c.opts;
   const int64_t oh = out_size(c.h, c.kh, o.stride[0], o.padding[0], o.dilation[0]);
   const int64_t ow = out_size(c.w, c.kw, o.stride[1], o.padding[1], o.dilation[1]);
   const int64_t cgi = c.c_in / o.groups, cgo = c.c_out / o.groups;
   Expected e{{{c.n, c.c_out, oh, ow}, std::vector<double>(c.n * c.c_out * oh * ow)},
              {{c.n, c.c_in, c.h, c.w}, std::vector<double>(c.n * c.c_in * c.h * c.w)},
-             {{c.c_out, cgi, c.kh, c.kw}, std::vector<double>(c.c_out * cgi * c.kh * c.kw)}};
+             {{c.c_out, cgi, c.kh, c.kw}, std::vector<double>(c.c_out * cgi * c.kh * c.kw)},
+             {{c.c_out}, std::vector<double>(c.c_out)}};
   for (int64_t n = 0; n < c.n; ++n)
     for (int64_t co = 0; co < c.c_out; ++co)
       for (int64_t i = 0; i < oh; ++i)
         for (int64_t j = 0; j < ow; ++j) {
           const int64_t yi = ((n * c.c_out + co) * oh + i) * ow + j;
+          e.y.v[yi] += b.v[co];
+          e.gb.v[co] += gy.v[yi];
           for (int64_t ci = 0; ci < cgi; ++ci)
             for (int64_t ki = 0; ki < c.kh; ++ki)
               for (int64_t kj = 0; kj < c.kw; ++kj) {
@@ -79,13 +88,13 @@ Expected direct(const ConvCase& c, const Ref& x, const Ref& w, const Ref& gy) {
 }
 
 struct Got {
-  Tensor y, gx, gw;
+  Tensor y, gx, gw, gb;
 };
-Got run(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& gy) {
-  Tensor xg = x.clone().requires_grad_(), wg = w.clone().requires_grad_();
-  Tensor y = conv2d(xg, wg, Tensor(), c.opts);
+Got run(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy) {
+  Tensor xg = x.clone().requires_grad_(), wg = w.clone().requires_grad_(), bg = b.clone().requires_grad_();
+  Tensor y = conv2d(xg, wg, bg, c.opts);
   y.backward(gy);
-  return {y.detach(), xg.grad(), wg.grad()};
+  return {y.detach(), xg.grad(), wg.grad(), bg.grad()};
 }
 
 struct UseIsa {
@@ -107,16 +116,18 @@ TEST_CASE("conv2d forward and both gradients match direct float64 loops, every m
         const int64_t cgi = c.c_in / c.opts.groups;
         Tensor x = random_input({c.n, c.c_in, c.h, c.w}, dtype, Layout::Contiguous, -1, 1, seed++);
         Tensor w = random_input({c.c_out, cgi, c.kh, c.kw}, dtype, Layout::Contiguous, -1, 1, seed++);
+        Tensor b = random_input({c.c_out}, dtype, Layout::Contiguous, -1, 1, seed++);
         const Shape ys = conv2d(x, w, Tensor(), c.opts).shape();
         Tensor gy = random_input(ys, dtype, Layout::Contiguous, -1, 1, seed++);
-        const Expected e = direct(c, ref_of(x), ref_of(w), ref_of(gy));
-        const Got got = run(c, x, w, gy);
+        const Expected e = direct(c, ref_of(x), ref_of(w), ref_of(b), ref_of(gy));
+        const Got got = run(c, x, w, b, gy);
         // Sums of up to a few thousand products of values in [-1, 1].
         const double tol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(cgi * c.kh * c.kw) + 1) : 1e-12;
         check_close(got.y, e.y, tol, tol, "y");
         check_close(got.gx, e.gx, tol, tol, "grad_x");
         const double wtol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(numel(ys)) / c.c_out + 1) : 1e-12;
         check_close(got.gw, e.gw, wtol, wtol, "grad_W");
+        check_close(got.gb, e.gb, wtol, wtol, "grad_bias");
       }
     }
 }
@@ -128,19 +139,21 @@ TEST_CASE("conv2d's three passes give the same bits at 1, 2 and 3 threads", "[co
     Tensor x = random_input({c.n, c.c_in, c.h, c.w}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
     Tensor w = random_input({c.c_out, c.c_in / c.opts.groups, c.kh, c.kw}, DType::Float32, Layout::Contiguous, -1,
                             1, seed++);
+    Tensor b = random_input({c.c_out}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
     Tensor gy = random_input(conv2d(x, w, Tensor(), c.opts).shape(), DType::Float32, Layout::Contiguous, -1, 1,
                              seed++);
     Got one;
     {
       ThreadCount tc(1);
-      one = run(c, x, w, gy);
+      one = run(c, x, w, b, gy);
     }
     for (int threads : {2, 3}) {
       ThreadCount tc(threads);
-      const Got many = run(c, x, w, gy);
+      const Got many = run(c, x, w, b, gy);
       CHECK(many.y.to_vector<float>() == one.y.to_vector<float>());
       CHECK(many.gx.to_vector<float>() == one.gx.to_vector<float>());
       CHECK(many.gw.to_vector<float>() == one.gw.to_vector<float>());
+      CHECK(many.gb.to_vector<float>() == one.gb.to_vector<float>());
     }
   }
 }

@@ -45,29 +45,12 @@ void for_each_channel(const ChannelLayout& l, F f) {
                });
 }
 
-// 8 values from p, as doubles (exact).
-inline vec::f64x8 load8(const float* p) { return vec::widen(p); }
-inline vec::f64x8 load8(const double* p) { return vec::load<vec::f64x8>(p); }
-
-// Sum over channel ch of term(a[i], b[i]), in double, in a fixed order that
-// depends on the shape only: each run's values 16 at a time into two 8-lane
-// accumulators, the rest into a scalar one. A single serial double sum would
-// wait on each add's latency (four cycles a value); the lanes keep sixteen
-// adds in flight. term takes doubles or 8-lane vectors of them.
+// Sum over channel ch of term(a[i], b[i]), in double (vec::LaneSum).
 template <typename T, typename Term>
 double channel_sum(const ChannelLayout& l, int64_t ch, const T* a, const T* b, Term term) {
-  vec::f64x8 acc0 = {}, acc1 = {};
-  double tail = 0;
-  l.for_each_run(ch, [&](int64_t r) {
-    int64_t i = 0;
-    for (; i + 16 <= l.s; i += 16) {
-      acc0 += term(load8(a + r + i), load8(b + r + i));
-      acc1 += term(load8(a + r + i + 8), load8(b + r + i + 8));
-    }
-    for (; i + 8 <= l.s; i += 8) acc0 += term(load8(a + r + i), load8(b + r + i));
-    for (; i < l.s; ++i) tail += term(double(a[r + i]), double(b[r + i]));
-  });
-  return vec::sum_lanes(acc0) + vec::sum_lanes(acc1) + tail;
+  vec::LaneSum sum;
+  l.for_each_run(ch, [&](int64_t r) { sum.add(a + r, b + r, l.s, term); });
+  return sum.total();
 }
 
 template <typename T>

@@ -34,9 +34,11 @@
 // partials are added in task order, in double.
 #include <algorithm>
 
+#include "conv_direct.h"
 #include "cpu_backend.h"
 #include "gemm_kernels.h"
 #include "loops.h"
+#include "vec.h"
 #include "window_runs.h"
 
 namespace ember::kernels::cpu {
@@ -129,6 +131,9 @@ void CpuBackend::conv2d_forward(const ExecContext&, const TensorView& y, const T
   const ConvShape s(x.shape, weight.shape, g, groups);
   EMBER_DISPATCH_FLOATING(x.dtype, "conv2d", [&] {
     using T = scalar_t;
+    if (direct_conv_applies(x.shape, weight.shape, g, groups))
+      return direct_conv_forward(y.ptr<T>(), x.ptr<T>(), weight.ptr<T>(), bias ? bias->ptr<T>() : nullptr, s.n,
+                                 s.c_out, g);
     const MicroKernel<T> uk = active_microkernel<T>();
     const int nr = uk.nr;
     const int64_t mp = round_up(s.cg_out, uk.mr), block = block_columns(s.k, nr);
@@ -225,13 +230,12 @@ void CpuBackend::conv2d_backward_input(const ExecContext&, const TensorView& gra
   });
 }
 
-void CpuBackend::conv2d_backward_weight(const ExecContext&, const TensorView& grad_weight,
-                                        const OptionalView& grad_bias, const TensorView& grad_y, const TensorView& x,
-                                        const WindowGeometry& g, int64_t groups) {
-  const ConvShape s(x.shape, grad_weight.shape, g, groups);
-  EMBER_DISPATCH_FLOATING(x.dtype, "conv2d_backward_weight", [&] {
-    using T = scalar_t;
-    const MicroKernel<T> uk = active_microkernel<T>();
+// grad_W by the GEMM: the conv2d_backward_weight of any shape the direct
+// kernel does not take.
+template <typename T>
+void gemm_weight_gradient(const TensorView& grad_weight, const TensorView& grad_y, const TensorView& x,
+                          const ConvShape& s, const WindowGeometry& g) {
+  const MicroKernel<T> uk = active_microkernel<T>();
     const int nr = uk.nr, mr = uk.mr;
     // grad_W (C_out/g x K) or its transpose, whichever fills the micro-kernel's
     // tiles better (Note [GEMM orientation]): the default CNN's first layer
@@ -284,17 +288,27 @@ void CpuBackend::conv2d_backward_weight(const ExecContext&, const TensorView& gr
         pgw[i] = T(sum);
       }
     });
+}
+
+void CpuBackend::conv2d_backward_weight(const ExecContext&, const TensorView& grad_weight,
+                                        const OptionalView& grad_bias, const TensorView& grad_y, const TensorView& x,
+                                        const WindowGeometry& g, int64_t groups) {
+  const ConvShape s(x.shape, grad_weight.shape, g, groups);
+  EMBER_DISPATCH_FLOATING(x.dtype, "conv2d_backward_weight", [&] {
+    using T = scalar_t;
+    if (direct_conv_applies(x.shape, grad_weight.shape, g, groups))
+      direct_conv_backward_weight(grad_weight.ptr<T>(), grad_y.ptr<T>(), x.ptr<T>(), s.n, s.c_out, g);
+    else
+      gemm_weight_gradient<T>(grad_weight, grad_y, x, s, g);
     if (grad_bias) {
+      const T* pgy = grad_y.ptr<T>();
       T* pgb = grad_bias->ptr<T>();
       parallel_for(0, s.c_out, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, s.n * s.l)),
                    [&](int64_t c0, int64_t c1) {
                      for (int64_t c = c0; c < c1; ++c) {
-                       double sum = 0;
-                       for (int64_t img = 0; img < s.n; ++img) {
-                         const T* row = pgy + (img * s.c_out + c) * s.l;
-                         for (int64_t i = 0; i < s.l; ++i) sum += double(row[i]);
-                       }
-                       pgb[c] = T(sum);
+                       vec::LaneSum sum;
+                       for (int64_t img = 0; img < s.n; ++img) sum.add(pgy + (img * s.c_out + c) * s.l, s.l);
+                       pgb[c] = T(sum.total());
                      }
                    });
     }

@@ -77,6 +77,37 @@ inline double sum_lanes(f64x8 v) {
   return s;
 }
 
+// 8 values from p as doubles (exact).
+inline f64x8 load8_as_double(const float* p) { return widen(p); }
+inline f64x8 load8_as_double(const double* p) { return load<f64x8>(p); }
+
+// A sum in double of runs of values, or of term(a[i], b[i]) for two runs
+// read side by side: 16 values at a time into two 8-lane accumulators, the
+// rest of each run into a scalar one. A single serial double sum waits on
+// each add's latency (four cycles a value); this keeps sixteen adds in
+// flight. The order depends only on the lengths of the runs added, so the
+// result does not depend on how a caller's threads were split (Note
+// [Deterministic parallel kernels]). term takes doubles or f64x8 vectors.
+struct LaneSum {
+  f64x8 acc0 = {}, acc1 = {};
+  double tail = 0;
+  template <typename T, typename Term>
+  void add(const T* a, const T* b, int64_t n, Term term) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      acc0 += term(load8_as_double(a + i), load8_as_double(b + i));
+      acc1 += term(load8_as_double(a + i + 8), load8_as_double(b + i + 8));
+    }
+    for (; i + 8 <= n; i += 8) acc0 += term(load8_as_double(a + i), load8_as_double(b + i));
+    for (; i < n; ++i) tail += term(double(a[i]), double(b[i]));
+  }
+  template <typename T>
+  void add(const T* a, int64_t n) {
+    add(a, a, n, [](auto v, auto) { return v; });
+  }
+  double total() const { return sum_lanes(acc0) + sum_lanes(acc1) + tail; }
+};
+
 inline float max_lanes(f32x16 v) {
   float m = v[0];
   for (int i = 1; i < 16; ++i) m = v[i] > m ? v[i] : m;
