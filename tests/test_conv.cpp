@@ -4,10 +4,10 @@
 // several column blocks, blocks that start in one image and end in the
 // next, partial micro-kernel tiles on both sides, a reduction longer than
 // one K block, backward-input tasks of several images and images longer
-// than a block, groups, strides, dilation and padding, and the direct
-// kernel of one input channel (conv_direct.cpp); with every
-// micro-kernel this CPU has, in float32 and float64, and bit for bit the
-// same at 1, 2 and 3 threads.
+// than a block, groups, strides, dilation and padding; with every
+// micro-kernel this CPU has, in float32 and float64. Then again with the
+// direct kernel (conv_direct.cpp) wherever it applies (few input channels,
+// stride 1). And bit for bit the same at 1, 2 and 3 threads.
 #include <ember/kernels/gemm.h>
 
 #include "support.h"
@@ -38,8 +38,8 @@ const std::vector<ConvCase> kCases = {
     {"column stride 2, 12 positions a row", 3, 2, 9, 23, 5, 3, 3, {.stride = {1, 2}, .padding = {1, 1}}},
     // 2880 columns: the weight gradient's sum runs in more than one task.
     {"weight gradient over two tasks", 5, 3, 24, 24, 4, 3, 3, {.padding = {1, 1}}},
-    // One input channel: the direct kernel (conv_direct.cpp). 39 columns: two
-    // float vectors and 7 more; a 2x4 kernel (no width-specialized loop).
+    // One input channel, as LeNet's and the CNN's first layers. 39 columns:
+    // two float vectors and 7 more; a 2x4 kernel (no width-specialized loop).
     {"one input channel, 2x4 kernel, 39 columns", 3, 1, 9, 40, 11, 2, 4, {.padding = {0, 1}}},
     {"one input channel, 33 outputs", 5, 1, 6, 18, 33, 3, 3, {.padding = {1, 1}}},
     {"one input channel at stride 2 (the GEMM)", 2, 1, 9, 9, 4, 3, 3, {.stride = {2, 2}}},
@@ -97,6 +97,17 @@ Got run(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b, co
   return {y.detach(), xg.grad(), wg.grad(), bg.grad()};
 }
 
+struct UseAlgorithm {
+  kernels::cpu::CpuConvAlgorithm old = kernels::cpu::cpu_conv_algorithm();
+  explicit UseAlgorithm(kernels::cpu::CpuConvAlgorithm a) { kernels::cpu::set_cpu_conv_algorithm(a); }
+  ~UseAlgorithm() { kernels::cpu::set_cpu_conv_algorithm(old); }
+};
+const kernels::cpu::CpuConvAlgorithm kAlgorithms[] = {kernels::cpu::CpuConvAlgorithm::Auto,
+                                                       kernels::cpu::CpuConvAlgorithm::Gemm};
+const char* algorithm_name(kernels::cpu::CpuConvAlgorithm a) {
+  return a == kernels::cpu::CpuConvAlgorithm::Auto ? "direct where it applies" : "GEMM only";
+}
+
 struct UseIsa {
   GemmIsa old = kernels::cpu::gemm_isa();
   explicit UseIsa(GemmIsa isa) { kernels::cpu::set_gemm_isa(isa); }
@@ -105,55 +116,61 @@ struct UseIsa {
 
 }  // namespace
 
-TEST_CASE("conv2d forward and both gradients match direct float64 loops, every micro-kernel", "[conv]") {
-  for (DType dtype : {DType::Float32, DType::Float64})
-    for (GemmIsa isa : {GemmIsa::Generic, GemmIsa::Avx2, GemmIsa::Avx512}) {
-      if (!kernels::cpu::gemm_isa_supported(isa)) continue;
-      UseIsa use(isa);
-      uint64_t seed = 11;
-      for (const ConvCase& c : kCases) {
-        INFO(c.what << ", " << dtype_name(dtype) << ", " << kernels::cpu::gemm_isa_name(isa) << " kernel");
-        const int64_t cgi = c.c_in / c.opts.groups;
-        Tensor x = random_input({c.n, c.c_in, c.h, c.w}, dtype, Layout::Contiguous, -1, 1, seed++);
-        Tensor w = random_input({c.c_out, cgi, c.kh, c.kw}, dtype, Layout::Contiguous, -1, 1, seed++);
-        Tensor b = random_input({c.c_out}, dtype, Layout::Contiguous, -1, 1, seed++);
-        const Shape ys = conv2d(x, w, Tensor(), c.opts).shape();
-        Tensor gy = random_input(ys, dtype, Layout::Contiguous, -1, 1, seed++);
-        const Expected e = direct(c, ref_of(x), ref_of(w), ref_of(b), ref_of(gy));
-        const Got got = run(c, x, w, b, gy);
-        // Sums of up to a few thousand products of values in [-1, 1].
-        const double tol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(cgi * c.kh * c.kw) + 1) : 1e-12;
-        check_close(got.y, e.y, tol, tol, "y");
-        check_close(got.gx, e.gx, tol, tol, "grad_x");
-        const double wtol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(numel(ys)) / c.c_out + 1) : 1e-12;
-        check_close(got.gw, e.gw, wtol, wtol, "grad_W");
-        check_close(got.gb, e.gb, wtol, wtol, "grad_bias");
+TEST_CASE("conv2d forward and all gradients match direct float64 loops: GEMM on every micro-kernel, direct kernel", "[conv]") {
+  for (auto algorithm : kAlgorithms)
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (GemmIsa isa : {GemmIsa::Generic, GemmIsa::Avx2, GemmIsa::Avx512}) {
+        if (!kernels::cpu::gemm_isa_supported(isa)) continue;
+        UseAlgorithm use_algorithm(algorithm);
+        UseIsa use(isa);
+        uint64_t seed = 11;
+        for (const ConvCase& c : kCases) {
+          INFO(c.what << ", " << dtype_name(dtype) << ", " << kernels::cpu::gemm_isa_name(isa) << " kernel, "
+                      << algorithm_name(algorithm));
+          const int64_t cgi = c.c_in / c.opts.groups;
+          Tensor x = random_input({c.n, c.c_in, c.h, c.w}, dtype, Layout::Contiguous, -1, 1, seed++);
+          Tensor w = random_input({c.c_out, cgi, c.kh, c.kw}, dtype, Layout::Contiguous, -1, 1, seed++);
+          Tensor b = random_input({c.c_out}, dtype, Layout::Contiguous, -1, 1, seed++);
+          const Shape ys = conv2d(x, w, Tensor(), c.opts).shape();
+          Tensor gy = random_input(ys, dtype, Layout::Contiguous, -1, 1, seed++);
+          const Expected e = direct(c, ref_of(x), ref_of(w), ref_of(b), ref_of(gy));
+          const Got got = run(c, x, w, b, gy);
+          // Sums of up to a few thousand products of values in [-1, 1].
+          const double tol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(cgi * c.kh * c.kw) + 1) : 1e-12;
+          check_close(got.y, e.y, tol, tol, "y");
+          check_close(got.gx, e.gx, tol, tol, "grad_x");
+          const double wtol = dtype == DType::Float32 ? 2e-5 * std::sqrt(double(numel(ys)) / c.c_out + 1) : 1e-12;
+          check_close(got.gw, e.gw, wtol, wtol, "grad_W");
+          check_close(got.gb, e.gb, wtol, wtol, "grad_bias");
+        }
       }
-    }
 }
 
 TEST_CASE("conv2d's three passes give the same bits at 1, 2 and 3 threads", "[conv][determinism]") {
-  uint64_t seed = 101;
-  for (const ConvCase& c : kCases) {
-    INFO(c.what);
-    Tensor x = random_input({c.n, c.c_in, c.h, c.w}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
-    Tensor w = random_input({c.c_out, c.c_in / c.opts.groups, c.kh, c.kw}, DType::Float32, Layout::Contiguous, -1,
-                            1, seed++);
-    Tensor b = random_input({c.c_out}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
-    Tensor gy = random_input(conv2d(x, w, Tensor(), c.opts).shape(), DType::Float32, Layout::Contiguous, -1, 1,
-                             seed++);
-    Got one;
-    {
-      ThreadCount tc(1);
-      one = run(c, x, w, b, gy);
-    }
-    for (int threads : {2, 3}) {
-      ThreadCount tc(threads);
-      const Got many = run(c, x, w, b, gy);
-      CHECK(many.y.to_vector<float>() == one.y.to_vector<float>());
-      CHECK(many.gx.to_vector<float>() == one.gx.to_vector<float>());
-      CHECK(many.gw.to_vector<float>() == one.gw.to_vector<float>());
-      CHECK(many.gb.to_vector<float>() == one.gb.to_vector<float>());
+  for (auto algorithm : kAlgorithms) {
+    UseAlgorithm use_algorithm(algorithm);
+    uint64_t seed = 101;
+    for (const ConvCase& c : kCases) {
+      INFO(c.what << ", " << algorithm_name(algorithm));
+      Tensor x = random_input({c.n, c.c_in, c.h, c.w}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
+      Tensor w = random_input({c.c_out, c.c_in / c.opts.groups, c.kh, c.kw}, DType::Float32, Layout::Contiguous, -1, 1,
+                              seed++);
+      Tensor b = random_input({c.c_out}, DType::Float32, Layout::Contiguous, -1, 1, seed++);
+      Tensor gy =
+          random_input(conv2d(x, w, Tensor(), c.opts).shape(), DType::Float32, Layout::Contiguous, -1, 1, seed++);
+      Got one;
+      {
+        ThreadCount tc(1);
+        one = run(c, x, w, b, gy);
+      }
+      for (int threads : {2, 3}) {
+        ThreadCount tc(threads);
+        const Got many = run(c, x, w, b, gy);
+        CHECK(many.y.to_vector<float>() == one.y.to_vector<float>());
+        CHECK(many.gx.to_vector<float>() == one.gx.to_vector<float>());
+        CHECK(many.gw.to_vector<float>() == one.gw.to_vector<float>());
+        CHECK(many.gb.to_vector<float>() == one.gb.to_vector<float>());
+      }
     }
   }
 }

@@ -133,7 +133,7 @@ void CpuBackend::conv2d_forward(const ExecContext&, const TensorView& y, const T
     using T = scalar_t;
     if (direct_conv_applies(x.shape, weight.shape, g, groups))
       return direct_conv_forward(y.ptr<T>(), x.ptr<T>(), weight.ptr<T>(), bias ? bias->ptr<T>() : nullptr, s.n,
-                                 s.c_out, g);
+                                 s.c_in, s.c_out, g);
     const MicroKernel<T> uk = active_microkernel<T>();
     const int nr = uk.nr;
     const int64_t mp = round_up(s.cg_out, uk.mr), block = block_columns(s.k, nr);
@@ -297,7 +297,7 @@ void CpuBackend::conv2d_backward_weight(const ExecContext&, const TensorView& gr
   EMBER_DISPATCH_FLOATING(x.dtype, "conv2d_backward_weight", [&] {
     using T = scalar_t;
     if (direct_conv_applies(x.shape, grad_weight.shape, g, groups))
-      direct_conv_backward_weight(grad_weight.ptr<T>(), grad_y.ptr<T>(), x.ptr<T>(), s.n, s.c_out, g);
+      direct_conv_backward_weight(grad_weight.ptr<T>(), grad_y.ptr<T>(), x.ptr<T>(), s.n, s.c_in, s.c_out, g);
     else
       gemm_weight_gradient<T>(grad_weight, grad_y, x, s, g);
     if (grad_bias) {

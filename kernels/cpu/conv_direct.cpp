@@ -1,31 +1,39 @@
-// A direct convolution for one input channel: the first layer of LeNet
-// (1 -> 6, 5x5) and of the default CNN (1 -> 32, 3x3). Note [Direct
-// convolution of one input channel].
+// A direct convolution for few input channels: the first two layers of
+// LeNet (1 -> 6 and 6 -> 16, 5x5) and the first of the default CNN (1 -> 32,
+// 3x3). Note [Direct convolution of few input channels].
 //
-// Note [Direct convolution of one input channel]
+// Note [Direct convolution of few input channels]
 // With one input channel the GEMM of conv.cpp multiplies by K = kh*kw
 // (25 or 9) values per output: its micro-kernel finishes a tile after 9 to
 // 25 steps, and gathering the K x N*L column matrix costs more than the
 // arithmetic (LeNet's first layer gathers 1.25 million values to do 15
-// MFLOP). Here nothing is gathered. Each image is copied once into a
-// zero-padded plane, and an output row is computed straight from it, a
-// vector of 16 (float) or 8 (double) adjacent outputs at a time:
-//   acc[c] += plane[oh + i][ow + j : ow + j + 16] * w[c][i][j]   for every tap (i, j),
-// eight output channels side by side, so each load of the plane feeds
-// eight multiply-adds. The weight gradient runs the same loops the other
-// way round: acc[c][i][j] += grad_y[c][oh][ow : ow + 16] * plane[oh + i][ow + j : ...],
+// MFLOP). Here nothing is gathered. Each image's channels are copied once
+// into zero-padded planes, and an output row is computed straight from
+// them, a vector of 16 (float) or 8 (double) adjacent outputs at a time:
+//   acc[c] += plane[ci][oh + i][ow + j : ow + j + 16] * w[c][ci][i][j]   for every tap (ci, i, j),
+// eight output channels side by side, so each load of a plane feeds eight
+// multiply-adds. The weight gradient runs the same loops the other way
+// round, one kernel row at a time with its kw sums in registers:
+//   acc[j] += grad_y[c][oh][ow : ow + 16] * plane[ci][oh + i][ow + j : ...],
 // then adds each accumulator's lanes.
 //
-// Stride 1 and no dilation only (the layers above); other shapes take the
-// GEMM. Determinism (Note [Deterministic parallel kernels]): the forward
-// splits over images, each output computed by one thread in one order; the
-// weight gradient sums fixed chunks of images into partial sums, added in
-// chunk order, in double.
+// Up to kMaxChannels input channels: measured on LeNet's 6 -> 16 layer
+// (bench/results/cpu/training-notes.md) the forward took 0.31 ms against
+// the GEMM's 0.71 and the weight gradient the same time either way; the
+// default CNN's 32 -> 64 layer stays with the GEMM, whose tiles fill there.
+// Stride 1 and no dilation only; other shapes take the GEMM.
+//
+// Determinism (Note [Deterministic parallel kernels]): the forward splits
+// over images, each output computed by one thread in one order; the weight
+// gradient sums fixed chunks of images into partial sums, added in chunk
+// order, in double.
 #include <algorithm>
+#include <atomic>
 #include <type_traits>
 #include <vector>
 
 #include "conv_direct.h"
+#include "ember/kernels/gemm.h"
 #include "loops.h"
 #include "vec.h"
 
@@ -34,6 +42,7 @@ namespace ember::kernels::cpu {
 namespace {
 
 constexpr int64_t kMaxTaps = 64;           // kernels up to 8x8
+constexpr int64_t kMaxChannels = 8;        // input channels (Note [Direct convolution of few input channels])
 constexpr int64_t kChannelsAtOnce = 8;     // output channels per pass over a row
 constexpr int64_t kImagesPerChunk = 4;     // the weight gradient's partial sums
 
@@ -62,17 +71,23 @@ struct PaddedPlane {
 
 }  // namespace
 
+namespace {
+std::atomic<CpuConvAlgorithm> conv_algorithm{CpuConvAlgorithm::Auto};
+}  // namespace
+void set_cpu_conv_algorithm(CpuConvAlgorithm algorithm) { conv_algorithm = algorithm; }
+CpuConvAlgorithm cpu_conv_algorithm() { return conv_algorithm; }
+
 bool direct_conv_applies(const Shape& x, const Shape& w, const WindowGeometry& g, int64_t groups) {
-  return groups == 1 && x[1] == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.kh * g.kw <= kMaxTaps &&
+  return conv_algorithm == CpuConvAlgorithm::Auto && groups == 1 && x[1] <= kMaxChannels && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.kh * g.kw <= kMaxTaps &&
          w[0] > 0 && g.out_h > 0 && g.out_w > 0;
 }
 
 template <typename T>
-void direct_conv_forward(T* y, const T* x, const T* w, const T* bias, int64_t n, int64_t c_out,
+void direct_conv_forward(T* y, const T* x, const T* w, const T* bias, int64_t n, int64_t c_in, int64_t c_out,
                          const WindowGeometry& g) {
   using V = VecOf<T>;
   constexpr int64_t lanes = sizeof(V) / sizeof(T);
-  const int64_t taps = g.kh * g.kw, vecs = ceil_div(g.out_w, lanes), out_plane = g.out_h * g.out_w;
+  const int64_t taps = c_in * g.kh * g.kw, vecs = ceil_div(g.out_w, lanes), out_plane = g.out_h * g.out_w;
   const PaddedPlane<T> pp(g, lanes);
   // The weights, kChannelsAtOnce channels at a time, past c_out as zeros.
   const int64_t c_pad = ceil_div(c_out, kChannelsAtOnce) * kChannelsAtOnce;
@@ -82,24 +97,26 @@ void direct_conv_forward(T* y, const T* x, const T* w, const T* bias, int64_t n,
     bk[c] = bias ? bias[c] : T(0);
   }
   parallel_for(0, n, 1, [&](int64_t i0, int64_t i1) {
-    Scratch<T> plane(pp.size());
+    Scratch<T> plane(c_in * pp.size());
     alignas(64) T out[kChannelsAtOnce][lanes];
     for (int64_t img = i0; img < i1; ++img) {
-      pp.fill(plane.data(), x + img * g.h * g.w, g);
+      for (int64_t ci = 0; ci < c_in; ++ci)
+        pp.fill(plane.data() + ci * pp.size(), x + (img * c_in + ci) * g.h * g.w, g);
       for (int64_t c0 = 0; c0 < c_pad; c0 += kChannelsAtOnce)
         for (int64_t oh = 0; oh < g.out_h; ++oh)
           for (int64_t v = 0; v < vecs; ++v) {
             V acc[kChannelsAtOnce];
             for (int64_t c = 0; c < kChannelsAtOnce; ++c) acc[c] = V{} + bk[c0 + c];
-            for (int64_t i = 0; i < g.kh; ++i) {
-              const T* row = plane.data() + (oh + i) * pp.width + v * lanes;
-              for (int64_t j = 0; j < g.kw; ++j) {
-                const V xv = vec::load<V>(row + j);
-                const T* wt = wk.data() + (i * g.kw + j) * c_pad + c0;
+            for (int64_t ci = 0; ci < c_in; ++ci)
+              for (int64_t i = 0; i < g.kh; ++i) {
+                const T* row = plane.data() + ci * pp.size() + (oh + i) * pp.width + v * lanes;
+                for (int64_t j = 0; j < g.kw; ++j) {
+                  const V xv = vec::load<V>(row + j);
+                  const T* wt = wk.data() + ((ci * g.kh + i) * g.kw + j) * c_pad + c0;
 #pragma GCC unroll 8
-                for (int64_t c = 0; c < kChannelsAtOnce; ++c) acc[c] += xv * wt[c];
+                  for (int64_t c = 0; c < kChannelsAtOnce; ++c) acc[c] += xv * wt[c];
+                }
               }
-            }
             const int64_t valid = std::min(lanes, g.out_w - v * lanes);
             for (int64_t c = 0; c < kChannelsAtOnce && c0 + c < c_out; ++c) {
               T* dst = y + (img * c_out + c0 + c) * out_plane + oh * g.out_w + v * lanes;
@@ -140,11 +157,11 @@ void weight_row(VecOf<T>* sum, const T* gy, const T* plane, int64_t width, int64
 }
 
 template <typename T>
-void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t n, int64_t c_out,
+void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t n, int64_t c_in, int64_t c_out,
                                  const WindowGeometry& g) {
   using V = VecOf<T>;
   constexpr int64_t lanes = sizeof(V) / sizeof(T);
-  const int64_t taps = g.kh * g.kw, vecs = ceil_div(g.out_w, lanes), out_plane = g.out_h * g.out_w;
+  const int64_t taps = c_in * g.kh * g.kw, vecs = ceil_div(g.out_w, lanes), out_plane = g.out_h * g.out_w;
   const PaddedPlane<T> pp(g, lanes);
   const int64_t chunks = ceil_div(n, kImagesPerChunk);
   std::vector<double> partial(chunks * c_out * taps);
@@ -157,12 +174,13 @@ void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t
     }
   }();
   parallel_for(0, chunks, 1, [&](int64_t k0, int64_t k1) {
-    Scratch<T> plane(pp.size()), gy(vecs * lanes * g.out_h);
+    Scratch<T> plane(c_in * pp.size()), gy(vecs * lanes * g.out_h);
     std::vector<V> acc(c_out * taps);
     for (int64_t k = k0; k < k1; ++k) {
       std::fill(acc.begin(), acc.end(), V{});
       for (int64_t img = k * kImagesPerChunk; img < std::min(n, (k + 1) * kImagesPerChunk); ++img) {
-        pp.fill(plane.data(), x + img * g.h * g.w, g);
+        for (int64_t ci = 0; ci < c_in; ++ci)
+          pp.fill(plane.data() + ci * pp.size(), x + (img * c_in + ci) * g.h * g.w, g);
         for (int64_t c = 0; c < c_out; ++c) {
           // This channel's gradient, each row padded with zeros to whole vectors.
           const T* src = grad_y + (img * c_out + c) * out_plane;
@@ -171,8 +189,10 @@ void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t
             std::copy(src + oh * g.out_w, src + (oh + 1) * g.out_w, dst);
             std::fill(dst + g.out_w, dst + vecs * lanes, T(0));
           }
-          for (int64_t i = 0; i < g.kh; ++i)
-            row_kernel(acc.data() + c * taps + i * g.kw, gy.data(), plane.data(), pp.width, i, g.kw, g, vecs);
+          for (int64_t ci = 0; ci < c_in; ++ci)
+            for (int64_t i = 0; i < g.kh; ++i)
+              row_kernel(acc.data() + c * taps + (ci * g.kh + i) * g.kw, gy.data(), plane.data() + ci * pp.size(),
+                         pp.width, i, g.kw, g, vecs);
         }
       }
       for (int64_t e = 0; e < c_out * taps; ++e) {
@@ -190,8 +210,9 @@ void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t
 }
 
 #define EMBER_INSTANTIATE_DIRECT(T)                                                                                 \
-  template void direct_conv_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, const WindowGeometry&); \
-  template void direct_conv_backward_weight<T>(T*, const T*, const T*, int64_t, int64_t, const WindowGeometry&);
+  template void direct_conv_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,                \
+                                       const WindowGeometry&);                                                    \
+  template void direct_conv_backward_weight<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, const WindowGeometry&);
 EMBER_INSTANTIATE_DIRECT(float)
 EMBER_INSTANTIATE_DIRECT(double)
 #undef EMBER_INSTANTIATE_DIRECT

@@ -37,4 +37,12 @@ void set_gemm_isa(GemmIsa isa);
 GemmIsa gemm_isa();
 const char* gemm_isa_name(GemmIsa isa);
 
+// The CPU convolution's algorithm: Auto takes the direct kernel where it
+// applies (few input channels, stride 1: conv_direct.cpp) and the blocked
+// GEMM elsewhere (conv.cpp); Gemm always takes the GEMM. For tests and
+// benchmarks, which compare the two.
+enum class CpuConvAlgorithm { Auto, Gemm };
+void set_cpu_conv_algorithm(CpuConvAlgorithm algorithm);
+CpuConvAlgorithm cpu_conv_algorithm();
+
 }  // namespace ember::kernels::cpu
