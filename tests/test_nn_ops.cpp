@@ -124,8 +124,8 @@ TEST_CASE("max_pool2d: the first NaN of a window wins, ties go to the first maxi
 
 TEST_CASE("max_pool2d 2x2 at stride 2 (its unrolled path): NaN, ties and odd sizes against a direct loop", "[nn_ops]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  // 3 planes of 7x35: 17 windows a row (16 in float's vector loop, 1 after
-  // it); the last row and column fall outside every window.
+  // 3 planes of 7x35: 17 windows a row; the last row and column fall
+  // outside every window.
   const int64_t H = 7, W = 35, OH = 3, OW = 17;
   for (DType dtype : {DType::Float32, DType::Float64}) {
     INFO(dtype_name(dtype));

@@ -11,13 +11,11 @@
 // in the window (count_include_pad, PyTorch's default), so every window
 // divides by kh*kw.
 #include <algorithm>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "cpu_backend.h"
 #include "loops.h"
-#include "vec.h"
 
 namespace ember::kernels::cpu {
 
@@ -84,54 +82,13 @@ int64_t window_argmax(const T* x, int64_t first, int64_t rows, int64_t cols, int
 // the four taps unrolled, where for_each_window pays a call and two loops
 // of runtime length per window. Same choice as window_argmax: the first
 // NaN, else the first largest value.
-//
-// For float, 16 windows at a time: the even and odd columns of the two
-// input rows are split apart with shuffles, and the same choice runs lane
-// by lane, the winner's offset within its window (0, 1, W, W + 1) kept in
-// an integer vector (Note [Portable SIMD with vector extensions]).
-inline int64_t max_pool_2x2_x16(const float* r0, const float* r1, int64_t w, int64_t row, int64_t out_w, float* yp,
-                                int64_t* ip) {
-  using vec::f32x16;
-  using vec::i32x16;
-  using i64x8 = int64_t __attribute__((vector_size(64)));
-  int64_t ow = 0;
-  for (; ow + 16 <= out_w; ow += 16) {
-    const f32x16 a0 = vec::load<f32x16>(r0 + 2 * ow), a1 = vec::load<f32x16>(r0 + 2 * ow + 16);
-    const f32x16 b0 = vec::load<f32x16>(r1 + 2 * ow), b1 = vec::load<f32x16>(r1 + 2 * ow + 16);
-#define EMBER_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define EMBER_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-    const f32x16 taps[4] = {__builtin_shufflevector(a0, a1, EMBER_EVEN), __builtin_shufflevector(a0, a1, EMBER_ODD),
-                            __builtin_shufflevector(b0, b1, EMBER_EVEN), __builtin_shufflevector(b0, b1, EMBER_ODD)};
-#undef EMBER_EVEN
-#undef EMBER_ODD
-    const int32_t offsets[4] = {0, 1, int32_t(w), int32_t(w + 1)};
-    f32x16 best = taps[0];
-    i32x16 off = {};
-    for (int t = 1; t < 4; ++t) {
-      const i32x16 take = (taps[t] > best) | ((taps[t] != taps[t]) & (best == best));
-      best = take ? taps[t] : best;
-      off = take ? i32x16{} + offsets[t] : off;
-    }
-    vec::store(yp + ow, best);
-    const i64x8 lane = {0, 2, 4, 6, 8, 10, 12, 14};
-    const i64x8 base = lane + (row + 2 * ow);
-    vec::store(ip + ow, base + __builtin_convertvector(__builtin_shufflevector(off, off, 0, 1, 2, 3, 4, 5, 6, 7), i64x8));
-    vec::store(ip + ow + 8,
-               base + 16 + __builtin_convertvector(__builtin_shufflevector(off, off, 8, 9, 10, 11, 12, 13, 14, 15), i64x8));
-  }
-  return ow;
-}
-
 template <typename T>
 void max_pool_2x2(const T* xp, T* yp, int64_t* ip, const WindowGeometry& g) {
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
     const int64_t row = 2 * oh * g.w;
     const T* r0 = xp + row;
     const T* r1 = r0 + g.w;
-    int64_t first = 0;  // the windows left after the vector loop
-    if constexpr (std::is_same_v<T, float>)
-      first = max_pool_2x2_x16(r0, r1, g.w, row, g.out_w, yp + oh * g.out_w, ip + oh * g.out_w);
-    for (int64_t ow = first; ow < g.out_w; ++ow) {
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
       int64_t at = row + 2 * ow;
       T best = r0[2 * ow];
       auto pick = [&](T v, int64_t where) {
