@@ -71,14 +71,20 @@ env -u EMBER_BACKEND -u EMBER_CPU_CACHE -u EMBER_GEMM_BLOCKS -u EMBER_NUM_THREAD
   "$bin" train --model cnn --dataset "$dataset" --optimizer adamw --lr 3e-3 --weight-decay 5e-4 --batch-size 64 \
   --schedule none --augment 0 --flip off --epochs "$epochs" --threads "$threads" --seed 0 --out "$run" "${lim[@]}" \
   | tee "$out/ember-cnn-$dataset.log"
-"$PY" - "$run/metrics.csv" "$dataset" "$threads" "$(head -1 "$out/ember-cnn-$dataset.log")" <<'PY' >> "$jsonl"
+"$PY" - "$run/metrics.csv" "$dataset" "$threads" "$(head -1 "$out/ember-cnn-$dataset.log")" \
+  "$(grep '^memory:' "$out/ember-cnn-$dataset.log" || true)" <<'PY' >> "$jsonl"
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
+def memory(line):  # ember-mnist's last line: "memory: peak RSS P MiB, R MiB with the data and model ready: ..."
+    import re
+    m = re.search(r"peak RSS ([0-9.]+) MiB, ([0-9.]+) MiB with the data", line)
+    return {"peak_rss_mib": float(m.group(1)), "rss_ready_mib": float(m.group(2))} if m else {}
 print(json.dumps({"framework": "ember", "config": "cache-on", "model": "cnn", "dataset": sys.argv[2],
                   "threads": int(sys.argv[3]),
                   "samples_per_second": [float(r["samples_per_second"]) for r in rows],
                   "epoch_seconds": [float(r["epoch_seconds"]) for r in rows],
-                  "test_accuracy": [float(r["test_accuracy"]) for r in rows], "startup": sys.argv[4]}))
+                  "test_accuracy": [float(r["test_accuracy"]) for r in rows], "startup": sys.argv[4],
+                  **memory(sys.argv[5])}))
 PY
 
 torch_run() {  # config [env...]

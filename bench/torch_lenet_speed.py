@@ -35,6 +35,20 @@ RECIPES = {"lenet": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0},
            "cnn": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 5e-4}}
 
 
+def memory_mib():
+    """(RSS now, peak RSS so far) in MiB, from /proc/self/status: as ember-mnist's "memory:" line
+    (examples/mnist/memory_use.h), training memory = the peak minus the RSS with the data and model ready."""
+    got = {}
+    try:
+        for line in open("/proc/self/status"):
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                got[key] = int(rest.split()[0]) / 1024
+    except OSError:
+        pass
+    return got.get("VmRSS", 0.0), got.get("VmHWM", 0.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="lenet", choices=sorted(MODELS))
@@ -70,6 +84,7 @@ def main():
     optimizer = torch.optim.AdamW if a.optimizer == "adamw" else torch.optim.Adam  # AdamW: decoupled decay, as Ember's
     opt = optimizer(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     rates, seconds, accs = [], [], []
+    rss_ready = memory_mib()[0]
     for epoch in range(a.epochs):
         model.train()
         t0 = time.perf_counter()
@@ -103,7 +118,8 @@ def main():
                       "recipe": {"optimizer": a.optimizer, "lr": a.lr, "weight_decay": a.weight_decay,
                                  "batch_size": a.batch_size}, "threads": torch.get_num_threads(),
                       "train_images": len(xtr), "samples_per_second": rates, "epoch_seconds": seconds,
-                      "test_accuracy": accs,
+                      "test_accuracy": accs, "rss_ready_mib": round(rss_ready, 1),
+                      "peak_rss_mib": round(memory_mib()[1], 1),
                       "facts": dict(info(a.threads), mkldnn_available=torch.backends.mkldnn.is_available())}))
 
 

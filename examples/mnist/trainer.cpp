@@ -29,6 +29,7 @@
 #include "data_parallel.h"
 #include "datasets.h"
 #include "graphed_step.h"
+#include "memory_use.h"
 #include "models.h"
 #include "run_report.h"
 #include "stop.h"
@@ -448,6 +449,7 @@ TrainResult train(const Config& config) {
   const StopSignals stop_signals;  // Note [Graceful stop]
   RunStatus status{.epochs = c.epochs};
   Run r = set_up(c, status, out, dp);
+  const MemoryUse ready = MemoryUse::now();  // the baseline of the "memory:" line at the end
   // Every rank reads rank 0's checkpoint, so --out must be on a filesystem all of them see.
   std::vector<double> found = {c.resume && fs::exists(ckpt) ? 1.0 : 0.0};
   sum_over_ranks(dp, found);
@@ -561,6 +563,7 @@ TrainResult train(const Config& config) {
     report();
   }
   if (writer) report_profile(out);
+  if (writer) std::printf("%s\n", memory_line(ready).c_str());
   return result;
 }
 
