@@ -176,6 +176,10 @@ inline const std::vector<GradCase>& grad_cases() {
       {"conv2d", {"ConvBackward"},
        [](V x) { return conv2d(x[0], x[1], x[2], {.stride = {2, 1}, .padding = {1, 1}}); },
        {{2, 3, 5, 4}, {3, 3, 3, 3}, {3}}, Layout::Transposed, -1, 1},
+      // Stride 1, few input channels: the CPU's direct kernel (kernels/cpu/conv_direct.cpp).
+      {"conv2d stride 1, 3 input channels", {"ConvBackward"},
+       [](V x) { return conv2d(x[0], x[1], x[2], {.padding = {1, 2}}); }, {{2, 3, 5, 4}, {5, 3, 3, 2}, {5}},
+       Layout::Strided, -1, 1},
       {"conv2d groups dilation, no bias", {"ConvBackward"},
        [](V x) { return conv2d(x[0], x[1], Tensor(), {.padding = {2, 1}, .dilation = {2, 1}, .groups = 2}); },
        {{2, 4, 6, 5}, {6, 2, 3, 2}}, Layout::Strided, -1, 1},
