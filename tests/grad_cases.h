@@ -40,7 +40,8 @@ inline std::vector<Primitive> primitives_of_node(const std::string& node) {
       // elementwise unary ops
       {"NegBackward", {P::Unary}}, {"ExpBackward", {P::Unary}}, {"LogBackward", {P::Unary}},
       {"Log1pBackward", {P::Unary}}, {"SqrtBackward", {P::Unary}}, {"AbsBackward", {P::Unary}},
-      {"ReluBackward", {P::Unary, P::Binary}}, {"ReluGradBackward", {P::Unary, P::Binary}}, {"SigmoidBackward", {P::Unary}}, {"TanhBackward", {P::Unary}},
+      {"ReluBackward", {P::Unary, P::Binary}}, {"ReluGradBackward", {P::Unary, P::Binary}},
+      {"SigmoidBackward", {P::Unary}}, {"TanhBackward", {P::Unary}},
       {"GeluBackward", {P::Unary}}, {"ErfBackward", {P::Unary}},
       // views and copies: no kernel of their own beyond copy
       {"ViewBackward", {P::Copy}}, {"SqueezeBackward", {P::Copy}}, {"UnsqueezeBackward", {P::Copy}},

@@ -27,7 +27,8 @@ struct ConvCase {
 const std::vector<ConvCase> kCases = {
     // 3 images of 196 positions: the forward's 512-column blocks split image 2.
     {"13 outputs over 3x14x14, pad 1", 3, 5, 14, 14, 13, 3, 3, {.padding = {1, 1}}},
-    {"groups, stride, dilation", 4, 6, 11, 9, 8, 3, 2, {.stride = {2, 1}, .padding = {2, 1}, .dilation = {1, 2}, .groups = 2}},
+    {"groups, stride, dilation", 4, 6, 11, 9, 8, 3, 2,
+     {.stride = {2, 1}, .padding = {2, 1}, .dilation = {1, 2}, .groups = 2}},
     // K = 1089 taps: more than one K block of the float kernels (KC = 1024).
     {"K longer than a K block", 2, 121, 5, 5, 7, 3, 3, {.padding = {1, 1}}},
     // 900 positions: an image longer than a backward-input block.
@@ -116,7 +117,8 @@ struct UseIsa {
 
 }  // namespace
 
-TEST_CASE("conv2d forward and all gradients match direct float64 loops: GEMM on every micro-kernel, direct kernel", "[conv]") {
+TEST_CASE("conv2d forward and all gradients match float64 loops, GEMM on every micro-kernel and direct kernel",
+          "[conv]") {
   for (auto algorithm : kAlgorithms)
     for (DType dtype : {DType::Float32, DType::Float64})
       for (GemmIsa isa : {GemmIsa::Generic, GemmIsa::Avx2, GemmIsa::Avx512}) {

@@ -8,7 +8,9 @@
 //   y      (C_out/g, N*L) = W (C_out/g, K)  @ cols (K, N*L)        + bias
 //   grad_x                = col2im( W^T (K, C_out/g) @ grad_y (C_out/g, N*L) )
 //   grad_W (C_out/g, K)   = grad_y (C_out/g, N*L) @ cols^T (N*L, K)
-// where cols = im2col(x) is never built whole.
+// where cols = im2col(x) is never built whole. Layers with few input
+// channels at stride 1 (LeNet's, the default CNN's first) take the direct
+// kernel of conv_direct.cpp for the forward and the weight gradient instead.
 //
 // Note [Convolution as blocked implicit GEMM]
 // The first version ran one GEMM per image through gemm(): im2col wrote the

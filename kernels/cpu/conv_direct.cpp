@@ -69,17 +69,16 @@ struct PaddedPlane {
   }
 };
 
+std::atomic<CpuConvAlgorithm> conv_algorithm{CpuConvAlgorithm::Auto};
+
 }  // namespace
 
-namespace {
-std::atomic<CpuConvAlgorithm> conv_algorithm{CpuConvAlgorithm::Auto};
-}  // namespace
 void set_cpu_conv_algorithm(CpuConvAlgorithm algorithm) { conv_algorithm = algorithm; }
 CpuConvAlgorithm cpu_conv_algorithm() { return conv_algorithm; }
 
 bool direct_conv_applies(const Shape& x, const Shape& w, const WindowGeometry& g, int64_t groups) {
-  return conv_algorithm == CpuConvAlgorithm::Auto && groups == 1 && x[1] <= kMaxChannels && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.kh * g.kw <= kMaxTaps &&
-         w[0] > 0 && g.out_h > 0 && g.out_w > 0;
+  return conv_algorithm == CpuConvAlgorithm::Auto && groups == 1 && x[1] <= kMaxChannels && g.sh == 1 &&
+         g.sw == 1 && g.dh == 1 && g.dw == 1 && g.kh * g.kw <= kMaxTaps && w[0] > 0 && g.out_h > 0 && g.out_w > 0;
 }
 
 template <typename T>
@@ -212,7 +211,8 @@ void direct_conv_backward_weight(T* grad_w, const T* grad_y, const T* x, int64_t
 #define EMBER_INSTANTIATE_DIRECT(T)                                                                                 \
   template void direct_conv_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,                \
                                        const WindowGeometry&);                                                    \
-  template void direct_conv_backward_weight<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, const WindowGeometry&);
+  template void direct_conv_backward_weight<T>(T*, const T*, const T*, int64_t, int64_t, int64_t,                \
+                                               const WindowGeometry&);
 EMBER_INSTANTIATE_DIRECT(float)
 EMBER_INSTANTIATE_DIRECT(double)
 #undef EMBER_INSTANTIATE_DIRECT

@@ -119,7 +119,8 @@ void CpuBackend::max_pool2d_forward(const ExecContext&, const TensorView& y, con
     scalar_t* py = y.ptr<scalar_t>();
     int64_t* pi = indices.ptr<int64_t>();
     if (is_plain_2x2(g)) {
-      parallel_for(0, x.shape[0] * x.shape[1], kParallelGrain / std::max<int64_t>(1, plane), [&](int64_t p0, int64_t p1) {
+      const int64_t grain = kParallelGrain / std::max<int64_t>(1, plane);
+      parallel_for(0, x.shape[0] * x.shape[1], grain, [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) max_pool_2x2(px + p * plane, py + p * out_plane, pi + p * out_plane, g);
       });
       return;
