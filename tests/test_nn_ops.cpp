@@ -160,6 +160,23 @@ TEST_CASE("max_pool2d 2x2 at stride 2 (its unrolled path): NaN, ties and odd siz
   }
 }
 
+TEST_CASE("relu's gradient is PyTorch's threshold_backward: 0 where the output is <= 0, else g, NaN or not",
+          "[nn_ops]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    INFO(dtype_name(dtype));
+    Tensor x = from_vector<double>({-1, 0, 2, nan, 3}).to(dtype).requires_grad_();
+    relu(x).backward(from_vector<double>({nan, 5, 7, 3, nan}).to(dtype));
+    // torch 1.13: x.grad == [0, 0, 7, 3, nan] (a NaN output passes g on; a NaN g where the output is 0 does not)
+    const std::vector<double> g = x.grad().to(DType::Float64).to_vector<double>();
+    CHECK(g[0] == 0);
+    CHECK(g[1] == 0);
+    CHECK(g[2] == 7);
+    CHECK(g[3] == 3);
+    CHECK(std::isnan(g[4]));
+  }
+}
+
 TEST_CASE("dropout keeps the expectation and is reproducible", "[nn_ops]") {
   Tensor x = ones({100000}, {.dtype = DType::Float64});
   Generator g1(5), g2(5);
