@@ -10,6 +10,8 @@
 // stride 1). And bit for bit the same at 1, 2 and 3 threads.
 #include <ember/kernels/gemm.h>
 
+#include <limits>
+
 #include "support.h"
 
 using namespace ember;
@@ -175,4 +177,29 @@ TEST_CASE("conv2d's three passes give the same bits at 1, 2 and 3 threads", "[co
       }
     }
   }
+}
+
+TEST_CASE("an inf pixel reaches only the weight-gradient taps that read it, on both algorithms", "[conv]") {
+  // 1 channel, 3x3, padding 1, 5 columns: the direct kernel's float vector has
+  // 11 lanes past the row, which read the inf column with a zero gradient.
+  const ConvCase c{"inf in the last column", 2, 1, 5, 5, 3, 3, 3, {.padding = {1, 1}}};
+  for (auto algorithm : kAlgorithms)
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      INFO(algorithm_name(algorithm) << ", " << dtype_name(dtype));
+      UseAlgorithm use(algorithm);
+      std::vector<double> xv = random_input({2, 1, 5, 5}, DType::Float64, Layout::Contiguous, -1, 1, 7)
+                                   .to_vector<double>();
+      xv[2 * 5 + 4] = std::numeric_limits<double>::infinity();  // image 0, row 2, column 4
+      Tensor x = from_vector<double>(xv, {2, 1, 5, 5}).to(dtype);
+      Tensor w = random_input({3, 1, 3, 3}, dtype, Layout::Contiguous, -1, 1, 8);
+      Tensor b = random_input({3}, dtype, Layout::Contiguous, -1, 1, 9);
+      Tensor gy = random_input({2, 3, 5, 5}, dtype, Layout::Contiguous, 0.5, 1, 10);
+      const Expected e = direct(c, ref_of(x), ref_of(w), ref_of(b), ref_of(gy));
+      const Got got = run(c, x, w, b, gy);
+      const std::vector<double> gw = got.gw.to(DType::Float64).to_vector<double>();
+      for (size_t i = 0; i < gw.size(); ++i) {
+        INFO("grad_W element " << i << ": got " << gw[i] << ", expected " << e.gw.v[i]);
+        CHECK(std::isfinite(gw[i]) == std::isfinite(e.gw.v[i]));  // column taps 1-2 read it (inf); tap 0 does not
+      }
+    }
 }

@@ -78,6 +78,8 @@ std::vector<Tensor> GraphedStep::run(const Tensor& x, const Tensor& y, const For
     static_y_ = y.clone();
   }
   if (!graph_ && (eager_ < warmup_ || !failure_.empty())) return eager(x, y, fb);
+  if (!graph_ && (x.shape() != static_x_.shape() || y.shape() != static_y_.shape()))
+    return eager(x, y, fb);  // a partial batch: capture on the next full one
   if (!graph_) capture(x, y, fb);
   if (!graph_) return eager(x, y, fb);  // the capture failed
   if (x.shape() != static_x_.shape() || y.shape() != static_y_.shape() || x.dtype() != static_x_.dtype() ||

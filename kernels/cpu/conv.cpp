@@ -52,8 +52,11 @@ namespace {
 // at most kMaxBlock columns.
 constexpr int64_t kBlockBudget = int64_t(1) << 16;
 constexpr int64_t kMaxBlock = 512;
-// grad_W: blocks summed into one partial buffer by one task.
+// grad_W: blocks summed into one partial buffer by one task, the shortest
+// block, and the most partial-sum values all tasks may hold (64 MiB of floats).
 constexpr int64_t kBlocksPerTask = 4;
+constexpr int64_t kMinWeightBlock = 128;
+constexpr int64_t kMaxPartialValues = int64_t(1) << 24;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -245,9 +248,15 @@ void gemm_weight_gradient(const TensorView& grad_weight, const TensorView& grad_
     const bool flip = round_up(s.k, mr) * round_up(s.cg_out, nr) < round_up(s.cg_out, mr) * round_up(s.k, nr);
     const int64_t rows = flip ? s.k : s.cg_out, cols = flip ? s.cg_out : s.k;
     const int64_t mp = round_up(rows, mr), np = round_up(cols, nr);
-    const int64_t block = block_columns(std::max(mp, np), mr), columns = s.n * s.l;
-    const int64_t span = block * kBlocksPerTask, tasks = (columns + span - 1) / span;
+    // A block is the sum's length between two visits of the partial tile
+    // (mp x np): at least kMinWeightBlock columns, or on a layer with a large
+    // K (ResNet's 512 x 4608) the tile's traffic would outweigh the work. And
+    // at most kMaxPartialValues in partial sums: fewer, longer tasks there.
     const int64_t wsize = mp * np;  // one partial sum of a group's grad_W (or its transpose), padded
+    const int64_t block = std::max(kMinWeightBlock, block_columns(std::max(mp, np), mr)), columns = s.n * s.l;
+    const int64_t max_tasks = std::max<int64_t>(4, kMaxPartialValues / std::max<int64_t>(1, wsize * s.groups));
+    const int64_t span = round_up(std::max(block * kBlocksPerTask, (columns + max_tasks - 1) / max_tasks), block);
+    const int64_t tasks = (columns + span - 1) / span;
     Scratch<T> partial(tasks * s.groups * wsize);
     const T* pgy = grad_y.ptr<T>();
     const T* px = x.ptr<T>();

@@ -135,6 +135,11 @@ void direct_conv_forward(T* y, const T* x, const T* w, const T* bias, int64_t n,
 // acc[j] (in registers) sums grad_y[oh, ow:ow+lanes] * plane[oh + i, ow + j : ...]
 // over the whole plane, then lands in sum[j]. KW, the kernel's width, is a
 // template argument so that acc stays in registers (0: any width, slower).
+//
+// The last vector of a row may stick out past out_w: its extra lanes have a
+// zero gradient but read real pixels, and 0 * inf would put a NaN where no
+// output ever read the inf (PyTorch's sum has no such term). So there the
+// pixels of those lanes are replaced by 0 first.
 template <typename T, int KW>
 void weight_row(VecOf<T>* sum, const T* gy, const T* plane, int64_t width, int64_t i, int64_t kw,
                 const WindowGeometry& g, int64_t vecs) {
@@ -142,15 +147,21 @@ void weight_row(VecOf<T>* sum, const T* gy, const T* plane, int64_t width, int64
   constexpr int64_t lanes = sizeof(V) / sizeof(T);
   constexpr int64_t kMax = KW > 0 ? KW : kMaxTaps;
   const int64_t w_ = KW > 0 ? KW : kw;
+  V lane{};
+  for (int64_t l = 0; l < lanes; ++l) lane[l] = T(l);
+  const auto inside = lane < T(g.out_w - (vecs - 1) * lanes);  // the last vector's lanes inside the row
   V acc[kMax];
   for (int64_t j = 0; j < w_; ++j) acc[j] = V{};
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
     const T* row = plane + (oh + i) * width;
-    for (int64_t v = 0; v < vecs; ++v) {
+    for (int64_t v = 0; v + 1 < vecs; ++v) {
       const V gv = vec::load<V>(gy + (oh * vecs + v) * lanes);
 #pragma GCC unroll 8
       for (int64_t j = 0; j < w_; ++j) acc[j] += gv * vec::load<V>(row + v * lanes + j);
     }
+    const int64_t v = vecs - 1;
+    const V gv = vec::load<V>(gy + (oh * vecs + v) * lanes);
+    for (int64_t j = 0; j < w_; ++j) acc[j] += gv * (inside ? vec::load<V>(row + v * lanes + j) : V{});
   }
   for (int64_t j = 0; j < w_; ++j) sum[j] += acc[j];
 }

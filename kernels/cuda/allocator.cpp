@@ -167,14 +167,6 @@ void CachingAllocator::release_pool(int pool) {
   pool_free_.erase(it);
 }
 
-// No single free block fits a capture's request: one of the pool's free
-// blocks together with the free cached memory around it may. The eager step
-// the capture repeats would have put the tensor across both (a freed block
-// and its free neighbour merge in the cache, but a pool's block stays apart
-// from the cache's), so without this the capture could need memory the
-// eager steps never did. The pool adopts those neighbours (nothing else
-// allocates during a capture); the merged block leaves the pool's free set,
-// unsplit, for the caller.
 // Cuts b (a block of a pool) to `size` if the rest is worth keeping apart;
 // the rest stays in b's pool, free.
 void CachingAllocator::split_in_pool(Block* b, size_t size) {
@@ -190,6 +182,17 @@ void CachingAllocator::split_in_pool(Block* b, size_t size) {
   pool_free_[b->pool].insert(r);
 }
 
+// No single free block fits a capture's request: one of the pool's free
+// blocks together with the free cached memory around it may. The eager step
+// the capture repeats would have put the tensor across both (a freed block
+// and its free neighbour merge in the cache, but a pool's block stays apart
+// from the cache's), so without this the capture could need memory the
+// eager steps never did. The pool adopts those neighbours (nothing else
+// allocates during a capture); the merged block leaves the pool's free set,
+// cut to the request, its rest staying in the pool (part of it may be memory
+// the captured kernels used). An adopted cached neighbour much larger than
+// the request stays the pool's until the graph goes: memory kept, never
+// wrong memory.
 CachingAllocator::Block* CachingAllocator::adopt_neighbours(size_t size, bool small) {
   auto& own = pool_free_[capturing_];
   auto adoptable = [&](Block* n) { return n && n->free && n->pool == 0; };
