@@ -22,6 +22,7 @@ steps=(
   "5-maxpool-vector 02e7ed3 0e48600 lenet,cnn"
   "6-direct-conv-1ch 0e48600 65a5ed9 lenet,cnn"
   "7-direct-conv-8ch 65a5ed9 f5f1841 lenet"
+  "8-review-fixes de7c304 e812c38 lenet,cnn"
 )
 cache=bench/.cache/steps
 mkdir -p "$cache"
