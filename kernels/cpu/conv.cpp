@@ -241,64 +241,64 @@ template <typename T>
 void gemm_weight_gradient(const TensorView& grad_weight, const TensorView& grad_y, const TensorView& x,
                           const ConvShape& s, const WindowGeometry& g) {
   const MicroKernel<T> uk = active_microkernel<T>();
-    const int nr = uk.nr, mr = uk.mr;
-    // grad_W (C_out/g x K) or its transpose, whichever fills the micro-kernel's
-    // tiles better (Note [GEMM orientation]): the default CNN's first layer
-    // (32 x 9) pads to 36 x 32 one way and 12 x 32 the other.
-    const bool flip = round_up(s.k, mr) * round_up(s.cg_out, nr) < round_up(s.cg_out, mr) * round_up(s.k, nr);
-    const int64_t rows = flip ? s.k : s.cg_out, cols = flip ? s.cg_out : s.k;
-    const int64_t mp = round_up(rows, mr), np = round_up(cols, nr);
-    // A block is the sum's length between two visits of the partial tile
-    // (mp x np): at least kMinWeightBlock columns, or on a layer with a large
-    // K (ResNet's 512 x 4608) the tile's traffic would outweigh the work. And
-    // at most kMaxPartialValues in partial sums: fewer, longer tasks there.
-    const int64_t wsize = mp * np;  // one partial sum of a group's grad_W (or its transpose), padded
-    const int64_t block = std::max(kMinWeightBlock, block_columns(std::max(mp, np), mr)), columns = s.n * s.l;
-    const int64_t max_tasks = std::max<int64_t>(4, kMaxPartialValues / std::max<int64_t>(1, wsize * s.groups));
-    const int64_t span = round_up(std::max(block * kBlocksPerTask, (columns + max_tasks - 1) / max_tasks), block);
-    const int64_t tasks = (columns + span - 1) / span;
-    Scratch<T> partial(tasks * s.groups * wsize);
-    const T* pgy = grad_y.ptr<T>();
-    const T* px = x.ptr<T>();
-    parallel_for(0, tasks * s.groups, 1, [&](int64_t t0, int64_t t1) {
-      Scratch<T> a_pack(mp * block), b_pack(np * block);
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t gi = t % s.groups, first = t / s.groups * span;
-        for (int64_t j0 = first; j0 < std::min(columns, first + span); j0 += block) {
-          const int64_t j1 = std::min(columns, j0 + block), ncols = j1 - j0;  // the sum runs over these
-          // Both operands hold rows of ncols values (grad_y's output channels,
-          // cols' taps), packed for the sum over jj: element (row, jj) at
-          // (row/lanes)*lanes*ncols + jj*lanes + row%lanes, lanes = mr for A, nr for B.
-          if (rows < mp) std::fill(a_pack.data() + (mp - mr) * ncols, a_pack.data() + mp * ncols, T(0));
-          if (cols < np) std::fill(b_pack.data() + (np - nr) * ncols, b_pack.data() + np * ncols, T(0));
-          T* gy_pack = flip ? b_pack.data() : a_pack.data();
-          T* cols_pack = flip ? a_pack.data() : b_pack.data();
-          const int64_t gy_lanes = flip ? nr : mr, cols_lanes = flip ? mr : nr;
-          for_each_image_in(j0, j1, s.l, [&](int64_t img, int64_t l0, int64_t l1, int64_t jj0) {
-            for (int64_t co = 0; co < s.cg_out; ++co)
-              copy_run(gy_pack + (co - co % gy_lanes) * ncols + jj0 * gy_lanes + co % gy_lanes, gy_lanes,
-                       pgy + (img * s.c_out + gi * s.cg_out + co) * s.l + l0, 1, l1 - l0);
-            const T* xs = px + (img * s.c_in + gi * s.cg_in) * s.plane;
-            for_each_window_run(g, s.cg_in, l0, l1, [&](int64_t r, int64_t l, int64_t len, int64_t off) {
-              copy_run(cols_pack + (r - r % cols_lanes) * ncols + (jj0 + l - l0) * cols_lanes + r % cols_lanes,
-                       cols_lanes, off < 0 ? nullptr : xs + off, g.sw, len);
-            });
+  const int nr = uk.nr, mr = uk.mr;
+  // grad_W (C_out/g x K) or its transpose, whichever fills the micro-kernel's
+  // tiles better (Note [GEMM orientation]): the default CNN's first layer
+  // (32 x 9) pads to 36 x 32 one way and 12 x 32 the other.
+  const bool flip = round_up(s.k, mr) * round_up(s.cg_out, nr) < round_up(s.cg_out, mr) * round_up(s.k, nr);
+  const int64_t rows = flip ? s.k : s.cg_out, cols = flip ? s.cg_out : s.k;
+  const int64_t mp = round_up(rows, mr), np = round_up(cols, nr);
+  // A block is the sum's length between two visits of the partial tile
+  // (mp x np): at least kMinWeightBlock columns, or on a layer with a large
+  // K (ResNet's 512 x 4608) the tile's traffic would outweigh the work. And
+  // at most kMaxPartialValues in partial sums: fewer, longer tasks there.
+  const int64_t wsize = mp * np;  // one partial sum of a group's grad_W (or its transpose), padded
+  const int64_t block = std::max(kMinWeightBlock, block_columns(std::max(mp, np), mr)), columns = s.n * s.l;
+  const int64_t max_tasks = std::max<int64_t>(4, kMaxPartialValues / std::max<int64_t>(1, wsize * s.groups));
+  const int64_t span = round_up(std::max(block * kBlocksPerTask, (columns + max_tasks - 1) / max_tasks), block);
+  const int64_t tasks = (columns + span - 1) / span;
+  Scratch<T> partial(tasks * s.groups * wsize);
+  const T* pgy = grad_y.ptr<T>();
+  const T* px = x.ptr<T>();
+  parallel_for(0, tasks * s.groups, 1, [&](int64_t t0, int64_t t1) {
+    Scratch<T> a_pack(mp * block), b_pack(np * block);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t gi = t % s.groups, first = t / s.groups * span;
+      for (int64_t j0 = first; j0 < std::min(columns, first + span); j0 += block) {
+        const int64_t j1 = std::min(columns, j0 + block), ncols = j1 - j0;  // the sum runs over these
+        // Both operands hold rows of ncols values (grad_y's output channels,
+        // cols' taps), packed for the sum over jj: element (row, jj) at
+        // (row/lanes)*lanes*ncols + jj*lanes + row%lanes, lanes = mr for A, nr for B.
+        if (rows < mp) std::fill(a_pack.data() + (mp - mr) * ncols, a_pack.data() + mp * ncols, T(0));
+        if (cols < np) std::fill(b_pack.data() + (np - nr) * ncols, b_pack.data() + np * ncols, T(0));
+        T* gy_pack = flip ? b_pack.data() : a_pack.data();
+        T* cols_pack = flip ? a_pack.data() : b_pack.data();
+        const int64_t gy_lanes = flip ? nr : mr, cols_lanes = flip ? mr : nr;
+        for_each_image_in(j0, j1, s.l, [&](int64_t img, int64_t l0, int64_t l1, int64_t jj0) {
+          for (int64_t co = 0; co < s.cg_out; ++co)
+            copy_run(gy_pack + (co - co % gy_lanes) * ncols + jj0 * gy_lanes + co % gy_lanes, gy_lanes,
+                     pgy + (img * s.c_out + gi * s.cg_out + co) * s.l + l0, 1, l1 - l0);
+          const T* xs = px + (img * s.c_in + gi * s.cg_in) * s.plane;
+          for_each_window_run(g, s.cg_in, l0, l1, [&](int64_t r, int64_t l, int64_t len, int64_t off) {
+            copy_run(cols_pack + (r - r % cols_lanes) * ncols + (jj0 + l - l0) * cols_lanes + r % cols_lanes,
+                     cols_lanes, off < 0 ? nullptr : xs + off, g.sw, len);
           });
-          multiply_packed(uk, mp, np, ncols, a_pack.data(), b_pack.data(), partial.data() + t * wsize, np,
-                          j0 != first);
-        }
+        });
+        multiply_packed(uk, mp, np, ncols, a_pack.data(), b_pack.data(), partial.data() + t * wsize, np,
+                        j0 != first);
       }
-    });
-    T* pgw = grad_weight.ptr<T>();
-    parallel_for(0, s.c_out * s.k, kParallelGrain / std::max<int64_t>(1, tasks), [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t c = i / s.k, gi = c / s.cg_out, co = c % s.cg_out, r = i % s.k;
-        const int64_t at = flip ? r * np + co : co * np + r;
-        double sum = 0;
-        for (int64_t t = 0; t < tasks; ++t) sum += double(partial.data()[(t * s.groups + gi) * wsize + at]);
-        pgw[i] = T(sum);
-      }
-    });
+    }
+  });
+  T* pgw = grad_weight.ptr<T>();
+  parallel_for(0, s.c_out * s.k, kParallelGrain / std::max<int64_t>(1, tasks), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c = i / s.k, gi = c / s.cg_out, co = c % s.cg_out, r = i % s.k;
+      const int64_t at = flip ? r * np + co : co * np + r;
+      double sum = 0;
+      for (int64_t t = 0; t < tasks; ++t) sum += double(partial.data()[(t * s.groups + gi) * wsize + at]);
+      pgw[i] = T(sum);
+    }
+  });
 }
 
 void CpuBackend::conv2d_backward_weight(const ExecContext&, const TensorView& grad_weight,
